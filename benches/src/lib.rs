@@ -1,0 +1,1 @@
+//! Shared helpers of the arb benchmarks (fixture loading).

@@ -1,0 +1,90 @@
+//! The one time seam: every wall-clock and monotonic read in arb goes through here.
+//!
+//! `clippy.toml` bans `SystemTime::now` and `Instant::now` elsewhere, so replays and
+//! tests can reason about where time enters the system.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "this module is the only place allowed to read the clocks"
+)]
+
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Nanoseconds in one second.
+pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+/// Nanoseconds in one millisecond.
+pub const NANOS_PER_MILLI: i64 = 1_000_000;
+/// Nanoseconds in one microsecond.
+pub const NANOS_PER_MICRO: i64 = 1_000;
+
+/// Returns the wall-clock time as nanoseconds since the Unix epoch.
+///
+/// Used for receive timestamps, which are compared with exchange timestamps.
+///
+/// # Hot path
+/// Allocates never; one `clock_gettime(CLOCK_REALTIME)` (vDSO, no syscall); may block no.
+#[inline]
+pub fn wall_ns() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+fn anchor() -> &'static Instant {
+    static ANCHOR: OnceLock<Instant> = OnceLock::new();
+    ANCHOR.get_or_init(Instant::now)
+}
+
+/// Returns monotonic nanoseconds since the first call in this process.
+///
+/// Used for stage latencies between threads: never goes backwards, unaffected by NTP steps.
+///
+/// # Hot path
+/// Allocates never; one `clock_gettime(CLOCK_MONOTONIC)` (vDSO); may block no.
+#[inline]
+pub fn mono_ns() -> i64 {
+    let d = Instant::now().duration_since(*anchor());
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A monotonic stopwatch for cold-path durations (progress reports, elapsed time).
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    /// Starts a stopwatch now.
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    /// Returns the seconds elapsed since [`Stopwatch::start`].
+    pub fn elapsed_s(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+
+    /// Returns the elapsed time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.0.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mono_never_goes_backwards() {
+        let mut last = mono_ns();
+        for _ in 0..10_000 {
+            let now = mono_ns();
+            assert!(now >= last);
+            last = now;
+        }
+    }
+
+    #[test]
+    fn wall_is_after_2020() {
+        assert!(wall_ns() > 1_577_836_800 * NANOS_PER_SEC);
+    }
+}

@@ -1,0 +1,29 @@
+//! The engine of arb: event model, symbol registry, clock seam.
+//!
+//! Guarantees a caller relies on:
+//! - every event type is a small `Copy` struct with interned ids ([`SymbolId`],
+//!   [`Exchange`]) and both timestamps in nanoseconds; no `String` travels with a tick;
+//! - symbol lookups on the hot path ([`SymbolRegistry::lookup`]) never allocate;
+//! - time is read through one seam, [`clock`], so replays can substitute captured time.
+//!
+//! This crate has no network, no async runtime and no storage dependency.
+//!
+//! # Examples
+//!
+//! ```
+//! use arb_engine::{Exchange, SymbolRegistry};
+//!
+//! let mut reg = SymbolRegistry::new();
+//! let btc = reg.insert(Exchange::Binance, "BTCUSDT", "BTC", "USDT").unwrap();
+//! assert_eq!(reg.insert(Exchange::Okx, "BTC-USDT", "BTC", "USDT").unwrap(), btc);
+//! assert_eq!(reg.lookup(Exchange::Okx, "BTC-USDT"), Some(btc));
+//! assert_eq!(reg.name(btc), "BTC/USDT");
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod clock;
+pub mod event;
+pub mod symbol;
+
+pub use event::{Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
+pub use symbol::{SymbolError, SymbolRegistry};

@@ -1,0 +1,1 @@
+//! Output sinks of arb: storage and serving threads fed by the spread core.

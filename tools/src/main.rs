@@ -1,0 +1,2 @@
+//! The `arb` command.
+fn main() {}
