@@ -37,11 +37,11 @@ impl FrameDecoder for BinanceDecoder {
         frame: &[u8],
         out: &mut F,
     ) -> Result<(), ParseError> {
-        if kind == FrameKind::Text {
-            if let Some(item) = parse::fast(frame) {
-                out(item);
-                return Ok(());
-            }
+        if kind == FrameKind::Text
+            && let Some(item) = parse::fast(frame)
+        {
+            out(item);
+            return Ok(());
         }
         self.decode_validating(kind, frame, out)
     }
