@@ -1,2 +1,46 @@
-//! The `arb` command.
-fn main() {}
+//! The `arb` command: parses the command line and hands off to one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decode;
+
+/// arb: a low-latency, bounded-memory cross-exchange spread monitor for crypto spot markets.
+#[derive(Debug, Parser)]
+#[command(name = "arb", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log filter for diagnostics on stderr (e.g. "info", "arb=debug"); also read from RUST_LOG.
+    #[arg(long, global = true, default_value = "warn", env = "RUST_LOG")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode raw exchange messages (one per line on stdin, or a capture file) into
+    /// normalised events, one JSON object per line.
+    Decode(decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("arb: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
