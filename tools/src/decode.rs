@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 /// Arguments of `arb decode`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, Copy, clap::Args)]
 #[command(after_help = "\
 Input lines are raw frames as the venue sends them: JSON text for most venues; for MEXC \
 either the base64 of a protobuf frame or a line {\"wire_b64\": \"...\"}; for BingX the \
