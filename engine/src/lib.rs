@@ -23,7 +23,13 @@
 
 pub mod clock;
 pub mod event;
+pub mod pair;
+pub mod spread;
 pub mod symbol;
+pub mod window;
 
 pub use event::{Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
+pub use pair::VenuePair;
+pub use spread::{CoreConfig, CoreOut, SpreadCore};
 pub use symbol::{SymbolError, SymbolRegistry};
+pub use window::{WindowConfig, WindowStore};

@@ -1,0 +1,517 @@
+//! The spread core: the single writer that owns the latest quote of every (symbol, venue),
+//! recomputes cross-venue spreads on every quote, feeds the per-pair windows, raises
+//! signals and retires the quotes of dropped connections.
+//!
+//! # Formulas
+//! For the unordered pair `(A, B)`, `A` alphabetically first ([`VenuePair`]):
+//! - deviation (the chart metric): `(bid_A / bid_B - 1) * 100`;
+//! - executable, buy on A sell on B: `(bid_B - ask_A) / ask_A * 100` (`exec_ab`);
+//! - executable, buy on B sell on A: `(bid_A - ask_B) / ask_B * 100` (`exec_ba`);
+//! - each venue's own spread: `(ask - bid) / ask * 100`.
+//!
+//! # Hot path
+//! [`SpreadCore::on_event`] allocates never, takes no lock and makes no syscall: all
+//! tables are sized in [`SpreadCore::new`] from the registry and the config.
+
+use crate::event::{ConnState, Event, Exchange, Quote, SymbolId, Trade, VenueState};
+use crate::pair::{PAIRS, VenuePair};
+use crate::symbol::SymbolRegistry;
+use crate::window::{WindowConfig, WindowStore};
+
+/// Connections tracked per venue for gap records; larger ids share the last slot.
+pub const MAX_CONNS_PER_VENUE: usize = 256;
+const NO_WINDOW: u32 = u32::MAX;
+
+/// Spread-core settings (validated by the caller's config stage).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoreConfig {
+    /// A leg older than this (by receive time, relative to the quote being processed) is
+    /// skipped and counted; default 5 s: beyond that a venue's quote no longer describes
+    /// a price one could trade against.
+    pub stale_after_ns: i64,
+    /// Signal entry threshold on |deviation| in percent; default 0.35, the legacy value.
+    pub signal_entry_pct: f64,
+    /// Signal exit threshold on |deviation| in percent; default 0.05, the legacy neutral zone.
+    pub signal_exit_pct: f64,
+    /// Minimum time between a pair's exit and its next entry; default 10 s, the legacy cooldown.
+    pub signal_cooldown_ns: i64,
+    /// Window shape for every (symbol, pair).
+    pub window: WindowConfig,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            stale_after_ns: 5_000_000_000,
+            signal_entry_pct: 0.35,
+            signal_exit_pct: 0.05,
+            signal_cooldown_ns: 10_000_000_000,
+            window: WindowConfig::default(),
+        }
+    }
+}
+
+/// A quote the core accepted, forwarded to storage with the venue's own spread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuoteUpdate {
+    /// The quote.
+    pub quote: Quote,
+    /// `(ask - bid) / ask * 100`.
+    pub own_spread_pct: f64,
+}
+
+/// One pair's spreads after a quote of either leg.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpreadUpdate {
+    /// Receive time of the quote that triggered the update.
+    pub ts_ns: i64,
+    /// Symbol.
+    pub symbol: SymbolId,
+    /// The pair, alphabetical.
+    pub pair: VenuePair,
+    /// Which venue's quote triggered it.
+    pub trigger: Exchange,
+    /// `(bid_A / bid_B - 1) * 100`.
+    pub dev_pct: f64,
+    /// Buy on A (first), sell on B: `(bid_B - ask_A) / ask_A * 100`.
+    pub exec_ab_pct: f64,
+    /// Buy on B, sell on A: `(bid_A - ask_B) / ask_B * 100`.
+    pub exec_ba_pct: f64,
+    /// Age of the other leg at this moment (receive-time difference), ns.
+    pub other_age_ns: i64,
+}
+
+/// Signal edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// |deviation| reached the entry threshold.
+    Entry,
+    /// |deviation| fell back into the exit zone.
+    Exit,
+}
+
+/// A signal on a pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signal {
+    /// When, ns since the epoch (receive time of the triggering quote).
+    pub ts_ns: i64,
+    /// Symbol.
+    pub symbol: SymbolId,
+    /// Pair.
+    pub pair: VenuePair,
+    /// Entry or exit.
+    pub kind: SignalKind,
+    /// Deviation at the edge, percent.
+    pub dev_pct: f64,
+}
+
+/// A period during which a connection was down and its quotes did not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GapRecord {
+    /// Venue.
+    pub exchange: Exchange,
+    /// Connection.
+    pub conn_id: u16,
+    /// Symbols whose live quote was retired when the connection dropped.
+    pub symbols_affected: u32,
+    /// Disconnect time, ns since the epoch.
+    pub start_ns: i64,
+    /// Reconnect time, ns since the epoch.
+    pub end_ns: i64,
+}
+
+/// What the core hands to the I/O threads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CoreOut {
+    /// An accepted quote (for storage).
+    Quote(QuoteUpdate),
+    /// A trade, passed through (for storage).
+    Trade(Trade),
+    /// A pair's new spreads.
+    Spread(SpreadUpdate),
+    /// A signal edge.
+    Signal(Signal),
+    /// A closed connection gap.
+    Gap(GapRecord),
+}
+
+/// Counters the core keeps; plain integers on the core thread, published by the caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreCounters {
+    /// Quotes processed (accepted or not).
+    pub quotes: u64,
+    /// Trades passed through.
+    pub trades: u64,
+    /// Quotes with a zero or missing side, skipped.
+    pub zero_book: u64,
+    /// Quotes with bid above ask, skipped.
+    pub crossed: u64,
+    /// Other legs skipped for being older than `stale_after_ns`.
+    pub stale_legs: u64,
+    /// Pair updates computed.
+    pub spreads: u64,
+    /// Signals raised (entries and exits).
+    pub signals: u64,
+    /// Events for symbols outside the table (never expected: the feeds intern first).
+    pub unknown_symbol: u64,
+    /// Connection drops seen.
+    pub disconnects: u64,
+    /// Quotes retired by connection drops.
+    pub retired_quotes: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    bid_px: f64,
+    ask_px: f64,
+    recv_ts_ns: i64,
+    conn_id: u16,
+    live: bool,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    bid_px: 0.0,
+    ask_px: 0.0,
+    recv_ts_ns: 0,
+    conn_id: 0,
+    live: false,
+};
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PairState {
+    signal_active: bool,
+    /// Time of the last exit, for the cooldown; `i64::MIN` before any.
+    last_exit_ns: i64,
+    exec_best_pct: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpenGap {
+    start_ns: i64,
+    symbols_affected: u32,
+}
+
+/// The single-writer spread core.
+#[derive(Debug)]
+pub struct SpreadCore {
+    config: CoreConfig,
+    symbols: usize,
+    /// `[symbol * 8 + venue]`.
+    quotes: Box<[Slot]>,
+    /// `[symbol * PAIRS + pair]` → window index, `NO_WINDOW` where a venue does not list it.
+    pair_window: Box<[u32]>,
+    /// Indexed by window.
+    pair_state: Box<[PairState]>,
+    /// Best executable spread of each symbol over its live pairs; `NaN` when none.
+    best_exec_pct: Box<[f64]>,
+    windows: std::sync::Arc<WindowStore>,
+    open_gaps: Box<[Option<OpenGap>]>,
+    counters: CoreCounters,
+}
+
+impl SpreadCore {
+    /// Returns the bytes [`SpreadCore::new`] reserves for `registry` and `config`.
+    pub fn bytes_for(registry: &SymbolRegistry, config: &CoreConfig) -> usize {
+        let n = registry.len();
+        let windows = Self::count_windows(registry);
+        n * Exchange::COUNT * size_of::<Slot>()
+            + n * PAIRS * size_of::<u32>()
+            + windows * size_of::<PairState>()
+            + n * size_of::<f64>()
+            + Exchange::COUNT * MAX_CONNS_PER_VENUE * size_of::<Option<OpenGap>>()
+            + WindowStore::bytes_for(windows, &config.window)
+    }
+
+    /// Returns the number of (symbol, pair) windows: pairs of venues that both list a symbol.
+    pub fn count_windows(registry: &SymbolRegistry) -> usize {
+        (0..registry.len())
+            .map(|i| {
+                let v = registry.venues(SymbolId(i as u32)).count();
+                v * v.saturating_sub(1) / 2
+            })
+            .sum()
+    }
+
+    /// Sizes every table for `registry` and allocates the windows.
+    pub fn new(registry: &SymbolRegistry, config: CoreConfig) -> Self {
+        let n = registry.len();
+        let mut pair_window = vec![NO_WINDOW; n * PAIRS].into_boxed_slice();
+        let mut next = 0u32;
+        for s in 0..n {
+            let venues: Vec<Exchange> = registry.venues(SymbolId(s as u32)).collect();
+            for (i, &a) in venues.iter().enumerate() {
+                for &b in &venues[i + 1..] {
+                    if let Some(p) = VenuePair::new(a, b) {
+                        pair_window[s * PAIRS + p.index()] = next;
+                        next += 1;
+                    }
+                }
+            }
+        }
+        let windows = next as usize;
+        SpreadCore {
+            config,
+            symbols: n,
+            quotes: vec![EMPTY_SLOT; n * Exchange::COUNT].into_boxed_slice(),
+            pair_window,
+            pair_state: vec![
+                PairState {
+                    last_exit_ns: i64::MIN,
+                    exec_best_pct: f64::NAN,
+                    ..PairState::default()
+                };
+                windows
+            ]
+            .into_boxed_slice(),
+            best_exec_pct: vec![f64::NAN; n].into_boxed_slice(),
+            windows: std::sync::Arc::new(WindowStore::new(windows, config.window)),
+            open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
+            counters: CoreCounters::default(),
+        }
+    }
+
+    /// Returns the windows, shared with readers.
+    pub fn windows(&self) -> &std::sync::Arc<WindowStore> {
+        &self.windows
+    }
+
+    /// Returns the window index of `(symbol, pair)`, if both venues list the symbol.
+    pub fn window_of(&self, symbol: SymbolId, pair: VenuePair) -> Option<usize> {
+        let w = *self
+            .pair_window
+            .get(symbol.index() * PAIRS + pair.index())?;
+        (w != NO_WINDOW).then_some(w as usize)
+    }
+
+    /// Returns the counters.
+    pub fn counters(&self) -> &CoreCounters {
+        &self.counters
+    }
+
+    /// Returns the best executable spread of a symbol over its live pairs, if any.
+    pub fn best_exec_pct(&self, symbol: SymbolId) -> Option<f64> {
+        self.best_exec_pct
+            .get(symbol.index())
+            .copied()
+            .filter(|v| !v.is_nan())
+    }
+
+    /// Fills `out` with the `n` symbols with the highest best executable spread, best first.
+    ///
+    /// Cold path (status, API): O(symbols).
+    pub fn top_opportunities(&self, n: usize, out: &mut Vec<(SymbolId, f64)>) {
+        out.clear();
+        out.extend(
+            self.best_exec_pct
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_nan())
+                .map(|(i, v)| (SymbolId(i as u32), *v)),
+        );
+        out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(n);
+    }
+
+    /// Processes one event, emitting outputs into `out`.
+    ///
+    /// # Hot path
+    /// Allocates never; syscalls none; may block no.
+    #[inline]
+    pub fn on_event<F: FnMut(CoreOut)>(&mut self, event: &Event, out: &mut F) {
+        match event {
+            Event::Quote(q) => self.on_quote(q, out),
+            Event::Trade(t) => {
+                self.counters.trades += 1;
+                out(CoreOut::Trade(*t));
+            }
+            Event::Venue(v) => self.on_venue(v, out),
+        }
+    }
+
+    fn on_quote<F: FnMut(CoreOut)>(&mut self, q: &Quote, out: &mut F) {
+        self.counters.quotes += 1;
+        let s = q.symbol.index();
+        if s >= self.symbols {
+            self.counters.unknown_symbol += 1;
+            return;
+        }
+        if !(q.bid_px > 0.0 && q.ask_px > 0.0) {
+            self.counters.zero_book += 1;
+            return;
+        }
+        if q.bid_px > q.ask_px {
+            self.counters.crossed += 1;
+            return;
+        }
+        let ex = q.exchange;
+        self.quotes[s * Exchange::COUNT + ex.index()] = Slot {
+            bid_px: q.bid_px,
+            ask_px: q.ask_px,
+            recv_ts_ns: q.recv_ts_ns,
+            conn_id: q.conn_id,
+            live: true,
+        };
+        out(CoreOut::Quote(QuoteUpdate {
+            quote: *q,
+            own_spread_pct: q.own_spread_pct(),
+        }));
+
+        let mine = Slot {
+            bid_px: q.bid_px,
+            ask_px: q.ask_px,
+            recv_ts_ns: q.recv_ts_ns,
+            conn_id: q.conn_id,
+            live: true,
+        };
+        for other_ex in Exchange::ALL {
+            if other_ex == ex {
+                continue;
+            }
+            let other = self.quotes[s * Exchange::COUNT + other_ex.index()];
+            if !other.live {
+                continue;
+            }
+            let age = q.recv_ts_ns - other.recv_ts_ns;
+            if age > self.config.stale_after_ns {
+                self.counters.stale_legs += 1;
+                continue;
+            }
+            let Some(pair) = VenuePair::new(ex, other_ex) else {
+                continue;
+            };
+            let w = self.pair_window[s * PAIRS + pair.index()];
+            if w == NO_WINDOW {
+                continue;
+            }
+            let (a, b) = if pair.first == ex {
+                (&mine, &other)
+            } else {
+                (&other, &mine)
+            };
+            let dev = (a.bid_px / b.bid_px - 1.0) * 100.0;
+            let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
+            let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
+            self.windows
+                .record(w as usize, q.recv_ts_ns, dev, exec_ab, exec_ba);
+            self.counters.spreads += 1;
+            out(CoreOut::Spread(SpreadUpdate {
+                ts_ns: q.recv_ts_ns,
+                symbol: q.symbol,
+                pair,
+                trigger: ex,
+                dev_pct: dev,
+                exec_ab_pct: exec_ab,
+                exec_ba_pct: exec_ba,
+                other_age_ns: age.max(0),
+            }));
+            let state = &mut self.pair_state[w as usize];
+            state.exec_best_pct = exec_ab.max(exec_ba);
+            let abs = dev.abs();
+            let edge = if !state.signal_active
+                && abs >= self.config.signal_entry_pct
+                && q.recv_ts_ns.saturating_sub(state.last_exit_ns) >= self.config.signal_cooldown_ns
+            {
+                state.signal_active = true;
+                Some(SignalKind::Entry)
+            } else if state.signal_active && abs <= self.config.signal_exit_pct {
+                state.signal_active = false;
+                state.last_exit_ns = q.recv_ts_ns;
+                Some(SignalKind::Exit)
+            } else {
+                None
+            };
+            if let Some(kind) = edge {
+                self.counters.signals += 1;
+                out(CoreOut::Signal(Signal {
+                    ts_ns: q.recv_ts_ns,
+                    symbol: q.symbol,
+                    pair,
+                    kind,
+                    dev_pct: dev,
+                }));
+            }
+        }
+        self.refresh_best(s);
+    }
+
+    /// Recomputes a symbol's best executable spread over pairs whose legs are both live.
+    #[inline]
+    fn refresh_best(&mut self, s: usize) {
+        let mut best = f64::NAN;
+        let row = &self.quotes[s * Exchange::COUNT..(s + 1) * Exchange::COUNT];
+        for p in 0..PAIRS {
+            let w = self.pair_window[s * PAIRS + p];
+            if w == NO_WINDOW {
+                continue;
+            }
+            let Some(pair) = VenuePair::from_index_fast(p) else {
+                continue;
+            };
+            if row[pair.first.index()].live && row[pair.second.index()].live {
+                let v = self.pair_state[w as usize].exec_best_pct;
+                if !v.is_nan() {
+                    best = if best.is_nan() { v } else { best.max(v) };
+                }
+            }
+        }
+        self.best_exec_pct[s] = best;
+    }
+
+    fn on_venue<F: FnMut(CoreOut)>(&mut self, v: &VenueState, out: &mut F) {
+        let gap_slot = v.exchange.index() * MAX_CONNS_PER_VENUE
+            + usize::from(v.conn_id).min(MAX_CONNS_PER_VENUE - 1);
+        match v.state {
+            ConnState::Disconnected => {
+                self.counters.disconnects += 1;
+                let mut affected = 0u32;
+                for s in 0..self.symbols {
+                    let slot = &mut self.quotes[s * Exchange::COUNT + v.exchange.index()];
+                    if slot.live && slot.conn_id == v.conn_id {
+                        slot.live = false;
+                        affected += 1;
+                    }
+                }
+                self.counters.retired_quotes += u64::from(affected);
+                if self.open_gaps[gap_slot].is_none() {
+                    self.open_gaps[gap_slot] = Some(OpenGap {
+                        start_ns: v.ts_ns,
+                        symbols_affected: affected,
+                    });
+                }
+                for s in 0..self.symbols {
+                    if self.quotes[s * Exchange::COUNT + v.exchange.index()].conn_id == v.conn_id {
+                        self.refresh_best(s);
+                    }
+                }
+            }
+            ConnState::Connected | ConnState::Resubscribed => {
+                if let Some(gap) = self.open_gaps[gap_slot].take() {
+                    out(CoreOut::Gap(GapRecord {
+                        exchange: v.exchange,
+                        conn_id: v.conn_id,
+                        symbols_affected: gap.symbols_affected,
+                        start_ns: gap.start_ns,
+                        end_ns: v.ts_ns,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Closes every open gap at `end_ns` (shutdown), so storage sees each one.
+    pub fn close_gaps<F: FnMut(CoreOut)>(&mut self, end_ns: i64, out: &mut F) {
+        for (i, g) in self.open_gaps.iter_mut().enumerate() {
+            if let Some(gap) = g.take() {
+                let exchange =
+                    Exchange::from_u8((i / MAX_CONNS_PER_VENUE) as u8).unwrap_or(Exchange::Binance);
+                out(CoreOut::Gap(GapRecord {
+                    exchange,
+                    conn_id: (i % MAX_CONNS_PER_VENUE) as u16,
+                    symbols_affected: gap.symbols_affected,
+                    start_ns: gap.start_ns,
+                    end_ns,
+                }));
+            }
+        }
+    }
+}

@@ -1,0 +1,513 @@
+//! Preallocated per-pair circular windows: 1-second (configurable) buckets of last / min /
+//! max / count of the deviation and both executable spreads, plus a raw ring of the last
+//! N points, readable by other threads without ever blocking the writer.
+//!
+//! # Concurrency
+//! One writer (the spread core) and any number of readers. Each window has a sequence
+//! counter (a seqlock): the writer makes it odd, writes, makes it even; a reader copies
+//! the window and retries if the counter moved. All window words are atomics accessed with
+//! `Relaxed` ordering, fenced by the counter, so torn reads are detected rather than
+//! undefined behaviour and no `unsafe` is needed. The writer never waits for a reader.
+//!
+//! # Memory
+//! Everything is allocated in [`WindowStore::new`]: `windows * (buckets * 44 + raw_points
+//! * 24 + 64)` bytes (see [`WindowStore::bytes_for`]). Recording allocates nothing.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
+
+/// Words per bucket: id, count, then (last, min, max) for deviation, buy-first-sell-second,
+/// buy-second-sell-first.
+const BUCKET_WORDS: usize = 11;
+/// Words per raw point: ts, deviation|exec_ab, exec_ba.
+const RAW_WORDS: usize = 3;
+/// Bytes of per-window metadata (sequence, head bucket, raw count; one cache line).
+const META_BYTES: usize = 64;
+
+/// Shape of every window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowConfig {
+    /// Number of buckets; default 3600 (1 h at 1 s), the span of the legacy charts' history.
+    pub buckets: usize,
+    /// Bucket width in ns; default 1 s.
+    pub bucket_ns: i64,
+    /// Raw points kept for tick-level charts; default 5000 (the legacy live chart showed
+    /// 15 minutes of ticks; 5000 covers that for a pair ticking every ~0.2 s).
+    pub raw_points: usize,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        WindowConfig {
+            buckets: 3600,
+            bucket_ns: 1_000_000_000,
+            raw_points: 5000,
+        }
+    }
+}
+
+/// One bucket of a window snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Bucket {
+    /// Start of the bucket, ns since the epoch.
+    pub start_ns: i64,
+    /// Points recorded in the bucket.
+    pub count: u32,
+    /// Deviation `(bid_A / bid_B - 1) * 100`: last, min, max.
+    pub dev: Stat,
+    /// Executable spread buy on A, sell on B: last, min, max.
+    pub exec_ab: Stat,
+    /// Executable spread buy on B, sell on A: last, min, max.
+    pub exec_ba: Stat,
+}
+
+/// Last / min / max of one metric within a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stat {
+    /// Last value.
+    pub last: f32,
+    /// Minimum.
+    pub min: f32,
+    /// Maximum.
+    pub max: f32,
+}
+
+/// One raw point of a window snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RawPoint {
+    /// Time of the update, ns since the epoch.
+    pub ts_ns: i64,
+    /// Deviation in percent.
+    pub dev: f32,
+    /// Executable spread buy A / sell B, percent.
+    pub exec_ab: f32,
+    /// Executable spread buy B / sell A, percent.
+    pub exec_ba: f32,
+}
+
+/// A consistent copy of one window, oldest first. Reused between reads.
+#[derive(Debug, Clone, Default)]
+pub struct WindowSnapshot {
+    /// Non-empty buckets within the window span, oldest first.
+    pub buckets: Vec<Bucket>,
+    /// The last raw points, oldest first.
+    pub raw: Vec<RawPoint>,
+}
+
+/// Error of [`WindowStore::read`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowReadError {
+    /// The writer kept the window busy for every retry.
+    #[error("window busy")]
+    Busy,
+    /// No such window.
+    #[error("no such window")]
+    OutOfRange,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Meta {
+    /// Even when stable, odd while the writer is inside.
+    seq: AtomicU64,
+    /// Highest bucket number written (`ts_ns / bucket_ns`), `i64::MIN` before the first.
+    head_bucket: AtomicI64,
+    /// Raw points ever written; the ring holds the last `raw_points` of them.
+    raw_written: AtomicU64,
+}
+
+/// All windows, in three flat preallocated arrays.
+#[derive(Debug)]
+pub struct WindowStore {
+    config: WindowConfig,
+    meta: Box<[Meta]>,
+    /// `windows * buckets * BUCKET_WORDS` words.
+    buckets: Box<[AtomicU32]>,
+    /// `windows * raw_points * RAW_WORDS` words.
+    raw: Box<[AtomicU64]>,
+}
+
+impl WindowStore {
+    /// Returns the bytes [`WindowStore::new`] reserves for `windows` windows.
+    pub const fn bytes_for(windows: usize, config: &WindowConfig) -> usize {
+        windows
+            * (config.buckets * BUCKET_WORDS * 4 + config.raw_points * RAW_WORDS * 8 + META_BYTES)
+    }
+
+    /// Allocates `windows` windows, all empty.
+    ///
+    /// # Panics
+    /// If `config.buckets`, `config.raw_points` or `config.bucket_ns` is zero (validated
+    /// configuration never is).
+    pub fn new(windows: usize, config: WindowConfig) -> Self {
+        assert!(
+            config.buckets > 0 && config.raw_points > 0 && config.bucket_ns > 0,
+            "empty window shape"
+        );
+        let meta = (0..windows)
+            .map(|_| Meta {
+                head_bucket: AtomicI64::new(i64::MIN),
+                ..Meta::default()
+            })
+            .collect();
+        let buckets = (0..windows * config.buckets * BUCKET_WORDS)
+            .map(|_| AtomicU32::new(0))
+            .collect();
+        let raw = (0..windows * config.raw_points * RAW_WORDS)
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        WindowStore {
+            config,
+            meta,
+            buckets,
+            raw,
+        }
+    }
+
+    /// Returns the shape of the windows.
+    pub fn config(&self) -> &WindowConfig {
+        &self.config
+    }
+
+    /// Returns the number of windows.
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Returns `true` when there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Records one point into window `w`. Single writer only.
+    ///
+    /// Points older than the window span still enter the raw ring but no bucket.
+    ///
+    /// # Hot path
+    /// Allocates never; syscalls none; may block no (about 20 relaxed stores).
+    #[inline]
+    pub fn record(&self, w: usize, ts_ns: i64, dev: f64, exec_ab: f64, exec_ba: f64) {
+        let Some(meta) = self.meta.get(w) else { return };
+        let cfg = &self.config;
+        let (dev, ab, ba) = (dev as f32, exec_ab as f32, exec_ba as f32);
+        // Only this thread writes `seq`, so a relaxed load sees our own last store.
+        let seq = meta.seq.load(Ordering::Relaxed);
+        meta.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // Orders the odd sequence before the data stores below (seqlock writer side).
+        fence(Ordering::Release);
+
+        let bucket_no = ts_ns.div_euclid(cfg.bucket_ns);
+        let head = meta.head_bucket.load(Ordering::Relaxed);
+        if head == i64::MIN || bucket_no > head - cfg.buckets as i64 {
+            let slot = bucket_no.rem_euclid(cfg.buckets as i64) as usize;
+            let base = (w * cfg.buckets + slot) * BUCKET_WORDS;
+            let b = &self.buckets[base..base + BUCKET_WORDS];
+            let id = bucket_no as u32;
+            let count = b[1].load(Ordering::Relaxed);
+            if count == 0 || b[0].load(Ordering::Relaxed) != id {
+                b[0].store(id, Ordering::Relaxed);
+                b[1].store(1, Ordering::Relaxed);
+                for (k, v) in [dev, ab, ba].into_iter().enumerate() {
+                    for word in &b[2 + 3 * k..5 + 3 * k] {
+                        word.store(v.to_bits(), Ordering::Relaxed);
+                    }
+                }
+            } else {
+                b[1].store(count.saturating_add(1), Ordering::Relaxed);
+                for (k, v) in [dev, ab, ba].into_iter().enumerate() {
+                    let m = &b[2 + 3 * k..5 + 3 * k];
+                    m[0].store(v.to_bits(), Ordering::Relaxed);
+                    if v < f32::from_bits(m[1].load(Ordering::Relaxed)) {
+                        m[1].store(v.to_bits(), Ordering::Relaxed);
+                    }
+                    if v > f32::from_bits(m[2].load(Ordering::Relaxed)) {
+                        m[2].store(v.to_bits(), Ordering::Relaxed);
+                    }
+                }
+            }
+            if bucket_no > head {
+                meta.head_bucket.store(bucket_no, Ordering::Relaxed);
+            }
+        }
+
+        let n = meta.raw_written.load(Ordering::Relaxed);
+        let slot = (n % cfg.raw_points as u64) as usize;
+        let base = (w * cfg.raw_points + slot) * RAW_WORDS;
+        let r = &self.raw[base..base + RAW_WORDS];
+        r[0].store(ts_ns as u64, Ordering::Relaxed);
+        r[1].store(
+            u64::from(dev.to_bits()) << 32 | u64::from(ab.to_bits()),
+            Ordering::Relaxed,
+        );
+        r[2].store(u64::from(ba.to_bits()), Ordering::Relaxed);
+        meta.raw_written.store(n + 1, Ordering::Relaxed);
+
+        // Publishes the data stores above with the even sequence (seqlock writer side).
+        meta.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Copies window `w` into `out`, retrying while the writer is inside it.
+    ///
+    /// # Errors
+    /// [`WindowReadError::Busy`] after 1000 torn attempts; [`WindowReadError::OutOfRange`].
+    pub fn read(&self, w: usize, out: &mut WindowSnapshot) -> Result<(), WindowReadError> {
+        let meta = self.meta.get(w).ok_or(WindowReadError::OutOfRange)?;
+        for _ in 0..1000 {
+            // Acquire pairs with the writer's final Release store: data before it is visible.
+            let s1 = meta.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            self.copy_window(w, meta, out);
+            // Orders the relaxed data loads above before the re-check (seqlock reader side).
+            fence(Ordering::Acquire);
+            if meta.seq.load(Ordering::Relaxed) == s1 {
+                return Ok(());
+            }
+        }
+        Err(WindowReadError::Busy)
+    }
+
+    fn copy_window(&self, w: usize, meta: &Meta, out: &mut WindowSnapshot) {
+        let cfg = &self.config;
+        out.buckets.clear();
+        out.raw.clear();
+        let head = meta.head_bucket.load(Ordering::Relaxed);
+        if head != i64::MIN {
+            let first = head - cfg.buckets as i64 + 1;
+            for bucket_no in first..=head {
+                let slot = bucket_no.rem_euclid(cfg.buckets as i64) as usize;
+                let base = (w * cfg.buckets + slot) * BUCKET_WORDS;
+                let b = &self.buckets[base..base + BUCKET_WORDS];
+                let count = b[1].load(Ordering::Relaxed);
+                if count == 0 || b[0].load(Ordering::Relaxed) != bucket_no as u32 {
+                    continue;
+                }
+                let stat = |k: usize| Stat {
+                    last: f32::from_bits(b[2 + 3 * k].load(Ordering::Relaxed)),
+                    min: f32::from_bits(b[3 + 3 * k].load(Ordering::Relaxed)),
+                    max: f32::from_bits(b[4 + 3 * k].load(Ordering::Relaxed)),
+                };
+                out.buckets.push(Bucket {
+                    start_ns: bucket_no.saturating_mul(cfg.bucket_ns),
+                    count,
+                    dev: stat(0),
+                    exec_ab: stat(1),
+                    exec_ba: stat(2),
+                });
+            }
+        }
+        let n = meta.raw_written.load(Ordering::Relaxed);
+        let kept = n.min(cfg.raw_points as u64);
+        for i in n - kept..n {
+            let slot = (i % cfg.raw_points as u64) as usize;
+            let base = (w * cfg.raw_points + slot) * RAW_WORDS;
+            let r = &self.raw[base..base + RAW_WORDS];
+            let packed = r[1].load(Ordering::Relaxed);
+            out.raw.push(RawPoint {
+                ts_ns: r[0].load(Ordering::Relaxed) as i64,
+                dev: f32::from_bits((packed >> 32) as u32),
+                exec_ab: f32::from_bits(packed as u32),
+                exec_ba: f32::from_bits(r[2].load(Ordering::Relaxed) as u32),
+            });
+        }
+    }
+}
+
+/// Rolling percentile bands as the legacy charts drew them: for each point, the `upper_q`
+/// and `lower_q` quantiles (e.g. 0.97 / 0.03) of the trailing `trailing` values (200),
+/// nearest rank (`index = ceil(n * q) - 1` of the sorted finite values), non-finite values
+/// ignored. Points with no finite value in their span get `NaN` bands.
+///
+/// Cold path (chart requests); `scratch` is reused between calls.
+pub fn percentile_bands(
+    values: &[f64],
+    trailing: usize,
+    upper_q: f64,
+    lower_q: f64,
+    scratch: &mut Vec<f64>,
+    out: &mut Vec<(f64, f64)>,
+) {
+    out.clear();
+    for i in 0..values.len() {
+        let start = (i + 1).saturating_sub(trailing.max(1));
+        scratch.clear();
+        scratch.extend(values[start..=i].iter().copied().filter(|v| v.is_finite()));
+        if scratch.is_empty() {
+            out.push((f64::NAN, f64::NAN));
+            continue;
+        }
+        scratch.sort_unstable_by(f64::total_cmp);
+        out.push((
+            nearest_rank(scratch, upper_q),
+            nearest_rank(scratch, lower_q),
+        ));
+    }
+}
+
+/// Nearest-rank quantile of sorted, non-empty `sorted`: `sorted[ceil(n * q) - 1]`, clamped.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let rank = (n as f64 * q).ceil() as usize;
+    sorted[rank.clamp(1, n) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn small() -> WindowStore {
+        WindowStore::new(
+            2,
+            WindowConfig {
+                buckets: 4,
+                bucket_ns: SEC,
+                raw_points: 3,
+            },
+        )
+    }
+
+    #[test]
+    fn bucket_keeps_last_min_max_count() {
+        let s = small();
+        s.record(0, 10 * SEC, 1.0, 2.0, 3.0);
+        s.record(0, 10 * SEC + 5, -1.0, 5.0, 0.5);
+        s.record(0, 10 * SEC + 9, 0.5, 4.0, 1.0);
+        let mut snap = WindowSnapshot::default();
+        s.read(0, &mut snap).unwrap();
+        assert_eq!(snap.buckets.len(), 1);
+        let b = snap.buckets[0];
+        assert_eq!(b.start_ns, 10 * SEC);
+        assert_eq!(b.count, 3);
+        assert_eq!(
+            b.dev,
+            Stat {
+                last: 0.5,
+                min: -1.0,
+                max: 1.0
+            }
+        );
+        assert_eq!(
+            b.exec_ab,
+            Stat {
+                last: 4.0,
+                min: 2.0,
+                max: 5.0
+            }
+        );
+        assert_eq!(
+            b.exec_ba,
+            Stat {
+                last: 1.0,
+                min: 0.5,
+                max: 3.0
+            }
+        );
+        assert_eq!(snap.raw.len(), 3);
+        s.read(1, &mut snap).unwrap();
+        assert!(snap.buckets.is_empty() && snap.raw.is_empty());
+    }
+
+    #[test]
+    fn window_wraps_after_capacity() {
+        let s = small();
+        for t in 0..10 {
+            s.record(0, t * SEC, t as f64, 0.0, 0.0);
+        }
+        let mut snap = WindowSnapshot::default();
+        s.read(0, &mut snap).unwrap();
+        let starts: Vec<i64> = snap.buckets.iter().map(|b| b.start_ns / SEC).collect();
+        assert_eq!(starts, [6, 7, 8, 9]);
+        let raw: Vec<f32> = snap.raw.iter().map(|p| p.dev).collect();
+        assert_eq!(raw, [7.0, 8.0, 9.0]);
+        // A point older than the span goes to the raw ring only.
+        s.record(0, 2 * SEC, 42.0, 0.0, 0.0);
+        s.read(0, &mut snap).unwrap();
+        assert_eq!(snap.buckets.len(), 4);
+        assert!(snap.buckets.iter().all(|b| b.dev.last != 42.0));
+        assert_eq!(snap.raw.last().unwrap().dev, 42.0);
+    }
+
+    #[test]
+    fn gaps_leave_no_stale_buckets() {
+        let s = small();
+        s.record(0, SEC, 1.0, 0.0, 0.0);
+        s.record(0, 2 * SEC, 2.0, 0.0, 0.0);
+        s.record(0, 7 * SEC, 7.0, 0.0, 0.0); // slot of 3 s reused; 1 s and 2 s out of span
+        let mut snap = WindowSnapshot::default();
+        s.read(0, &mut snap).unwrap();
+        assert_eq!(snap.buckets.len(), 1);
+        assert_eq!(snap.buckets[0].start_ns, 7 * SEC);
+    }
+
+    #[test]
+    fn bands_use_nearest_rank_and_skip_non_finite() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let (mut scratch, mut out) = (Vec::new(), Vec::new());
+        percentile_bands(&v, 200, 0.97, 0.03, &mut scratch, &mut out);
+        assert_eq!(out[99], (97.0, 3.0));
+        assert_eq!(out[0], (1.0, 1.0));
+        let v = [f64::NAN, 1.0, f64::INFINITY, 3.0];
+        percentile_bands(&v, 2, 0.97, 0.03, &mut scratch, &mut out);
+        assert!(out[0].0.is_nan());
+        assert_eq!(out[1], (1.0, 1.0));
+        assert_eq!(out[2], (1.0, 1.0));
+        assert_eq!(out[3], (3.0, 3.0));
+        assert_eq!(nearest_rank(&[1.0, 2.0, 3.0], 0.5), 2.0);
+    }
+
+    #[test]
+    fn reserved_bytes_formula_matches_shape() {
+        let c = WindowConfig::default();
+        assert_eq!(WindowStore::bytes_for(1, &c), 3600 * 44 + 5000 * 24 + 64);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The raw ring always equals the last `raw_points` of what was written (VecDeque model),
+        /// and bucket counts add up to the points inside the span.
+        #[test]
+        fn prop_window_matches_model(
+            steps in proptest::collection::vec((0i64..3, -5.0f64..5.0), 1..200),
+            raw_points in 1usize..20,
+            buckets in 1usize..8,
+        ) {
+            let s = WindowStore::new(1, WindowConfig { buckets, bucket_ns: 10, raw_points });
+            let mut model: VecDeque<(i64, f32)> = VecDeque::new();
+            let mut all: Vec<(i64, f32)> = Vec::new();
+            let mut ts = 0;
+            for (dt, v) in steps {
+                ts += dt;
+                s.record(0, ts, v, v, v);
+                model.push_back((ts, v as f32));
+                if model.len() > raw_points { model.pop_front(); }
+                all.push((ts, v as f32));
+            }
+            let mut snap = WindowSnapshot::default();
+            s.read(0, &mut snap).unwrap();
+            let raw: Vec<(i64, f32)> = snap.raw.iter().map(|p| (p.ts_ns, p.dev)).collect();
+            prop_assert_eq!(raw, model.into_iter().collect::<Vec<_>>());
+            let head = ts / 10;
+            for b in &snap.buckets {
+                let no = b.start_ns / 10;
+                prop_assert!(no > head - buckets as i64 && no <= head);
+                let inside: Vec<f32> = all.iter().filter(|(t, _)| t / 10 == no).map(|(_, v)| *v).collect();
+                prop_assert_eq!(b.count as usize, inside.len());
+                prop_assert_eq!(b.dev.last, *inside.last().unwrap());
+                prop_assert_eq!(b.dev.min, inside.iter().copied().fold(f32::INFINITY, f32::min));
+                prop_assert_eq!(b.dev.max, inside.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Spread-core behaviour: formulas, staleness, bad books, gaps, signals, and a reference model.
+#![allow(clippy::unwrap_used)]
+
+use arb_engine::event::{ConnState, VenueState};
+use arb_engine::spread::{CoreOut, GapRecord, SignalKind};
+use arb_engine::{
+    CoreConfig, Event, Exchange, Quote, SpreadCore, SymbolId, SymbolRegistry, VenuePair,
+};
+
+const SEC: i64 = 1_000_000_000;
+
+fn registry(venues: &[Exchange], symbols: usize) -> SymbolRegistry {
+    let mut r = SymbolRegistry::new();
+    for s in 0..symbols {
+        for &v in venues {
+            r.insert(
+                v,
+                &format!("S{s}USDT-{}", v.as_str()),
+                &format!("S{s}"),
+                "USDT",
+            )
+            .unwrap();
+        }
+    }
+    r
+}
+
+fn quote(sym: u32, ex: Exchange, bid: f64, ask: f64, ts: i64) -> Event {
+    Event::Quote(Quote {
+        symbol: SymbolId(sym),
+        exchange: ex,
+        conn_id: 0,
+        bid_px: bid,
+        bid_qty: 1.0,
+        ask_px: ask,
+        ask_qty: 1.0,
+        exch_ts_ns: 0,
+        recv_ts_ns: ts,
+    })
+}
+
+fn run(core: &mut SpreadCore, events: &[Event]) -> Vec<CoreOut> {
+    let mut out = Vec::new();
+    for e in events {
+        core.on_event(e, &mut |o| out.push(o));
+    }
+    out
+}
+
+fn spreads(out: &[CoreOut]) -> Vec<arb_engine::spread::SpreadUpdate> {
+    out.iter()
+        .filter_map(|o| {
+            if let CoreOut::Spread(s) = o {
+                Some(*s)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn spread_formulas_follow_alphabetical_pair() {
+    let reg = registry(&[Exchange::Okx, Exchange::Binance], 1);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let out = run(
+        &mut core,
+        &[
+            quote(0, Exchange::Okx, 101.0, 101.5, SEC),
+            quote(0, Exchange::Binance, 100.0, 100.2, 2 * SEC),
+        ],
+    );
+    let s = spreads(&out);
+    assert_eq!(s.len(), 1);
+    let s = s[0];
+    assert_eq!(
+        s.pair,
+        VenuePair {
+            first: Exchange::Binance,
+            second: Exchange::Okx
+        }
+    );
+    assert_eq!(s.trigger, Exchange::Binance);
+    assert_eq!(s.dev_pct, (100.0 / 101.0 - 1.0) * 100.0);
+    assert_eq!(s.exec_ab_pct, (101.0 - 100.2) / 100.2 * 100.0);
+    assert_eq!(s.exec_ba_pct, (100.0 - 101.5) / 101.5 * 100.0);
+    assert_eq!(s.other_age_ns, SEC);
+    assert!(
+        matches!(out[0], CoreOut::Quote(q) if (q.own_spread_pct - (0.5 / 101.5 * 100.0)).abs() < 1e-12)
+    );
+    assert_eq!(core.best_exec_pct(SymbolId(0)), Some(s.exec_ab_pct));
+    let mut top = Vec::new();
+    core.top_opportunities(5, &mut top);
+    assert_eq!(top, vec![(SymbolId(0), s.exec_ab_pct)]);
+}
+
+#[test]
+fn stale_legs_zero_and_crossed_books_are_skipped_and_counted() {
+    let reg = registry(&[Exchange::Bybit, Exchange::Gateio], 1);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let out = run(
+        &mut core,
+        &[
+            quote(0, Exchange::Bybit, 10.0, 10.1, 0),
+            quote(0, Exchange::Gateio, 10.0, 10.1, 6 * SEC),
+            quote(0, Exchange::Gateio, 0.0, 10.1, 6 * SEC),
+            quote(0, Exchange::Gateio, 10.2, 10.1, 6 * SEC),
+        ],
+    );
+    assert!(spreads(&out).is_empty());
+    let c = core.counters();
+    assert_eq!(
+        (c.quotes, c.stale_legs, c.zero_book, c.crossed, c.spreads),
+        (4, 1, 1, 1, 0)
+    );
+}
+
+#[test]
+fn dropped_connection_stops_counting_at_once_and_reports_a_gap() {
+    let reg = registry(&[Exchange::Kucoin, Exchange::Mexc], 3);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let down = Event::Venue(VenueState {
+        exchange: Exchange::Mexc,
+        conn_id: 0,
+        state: ConnState::Disconnected,
+        ts_ns: 3 * SEC,
+    });
+    let up = Event::Venue(VenueState {
+        exchange: Exchange::Mexc,
+        conn_id: 0,
+        state: ConnState::Resubscribed,
+        ts_ns: 4 * SEC,
+    });
+    let out = run(
+        &mut core,
+        &[
+            quote(0, Exchange::Mexc, 10.0, 10.1, SEC),
+            quote(1, Exchange::Mexc, 10.0, 10.1, SEC),
+            quote(0, Exchange::Kucoin, 10.0, 10.1, 2 * SEC),
+            down,
+            quote(0, Exchange::Kucoin, 10.0, 10.1, 3 * SEC + 1),
+            up,
+        ],
+    );
+    assert_eq!(spreads(&out).len(), 1, "no spread against the dead venue");
+    assert_eq!(
+        core.best_exec_pct(SymbolId(0)),
+        None,
+        "a dead venue's quote is never best"
+    );
+    let gaps: Vec<GapRecord> = out
+        .iter()
+        .filter_map(|o| {
+            if let CoreOut::Gap(g) = o {
+                Some(*g)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        gaps,
+        [GapRecord {
+            exchange: Exchange::Mexc,
+            conn_id: 0,
+            symbols_affected: 2,
+            start_ns: 3 * SEC,
+            end_ns: 4 * SEC
+        }]
+    );
+    assert_eq!(core.counters().retired_quotes, 2);
+}
+
+#[test]
+fn signals_enter_exit_and_respect_cooldown() {
+    let reg = registry(&[Exchange::Binance, Exchange::Bybit], 1);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let b = |bid: f64, ts: i64| quote(0, Exchange::Binance, bid, bid + 0.01, ts);
+    let y = quote(0, Exchange::Bybit, 100.0, 100.01, 0);
+    let out = run(
+        &mut core,
+        &[
+            y,
+            b(100.2, SEC),                                      // 0.2 %: nothing
+            b(100.4, 2 * SEC),                                  // 0.4 %: entry
+            b(100.5, 3 * SEC),                                  // still in
+            b(100.03, 4 * SEC),                                 // 0.03 %: exit
+            b(100.5, 5 * SEC),                                  // within cooldown: no entry
+            quote(0, Exchange::Bybit, 100.0, 100.01, 13 * SEC), // fresh leg
+            b(100.5, 14 * SEC),                                 // after cooldown: entry
+        ],
+    );
+    let sig: Vec<(SignalKind, i64)> = out
+        .iter()
+        .filter_map(|o| {
+            if let CoreOut::Signal(s) = o {
+                Some((s.kind, s.ts_ns / SEC))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        sig,
+        [
+            (SignalKind::Entry, 2),
+            (SignalKind::Exit, 4),
+            (SignalKind::Entry, 14)
+        ]
+    );
+}
+
+#[test]
+fn windows_receive_every_pair_update() {
+    let reg = registry(&[Exchange::Binance, Exchange::Okx, Exchange::Bitget], 1);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    run(
+        &mut core,
+        &[
+            quote(0, Exchange::Binance, 10.0, 10.1, SEC),
+            quote(0, Exchange::Okx, 10.05, 10.1, SEC),
+            quote(0, Exchange::Bitget, 10.02, 10.1, SEC),
+        ],
+    );
+    let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
+    let w = core.window_of(SymbolId(0), pair).unwrap();
+    let mut snap = arb_engine::window::WindowSnapshot::default();
+    core.windows().read(w, &mut snap).unwrap();
+    assert_eq!(snap.raw.len(), 1);
+    assert_eq!(snap.raw[0].dev, ((10.0 / 10.05 - 1.0) * 100.0) as f32);
+    assert_eq!(core.counters().spreads, 3);
+}
+
+mod property_tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every spread the core emits equals the formula applied to a plain map of the
+        /// latest quotes, and the core emits one for exactly the live, fresh other legs.
+        #[test]
+        fn prop_spreads_match_reference_model(
+            steps in proptest::collection::vec((0u32..3, 0usize..4, 1.0f64..2.0, 0.0f64..0.05, 0i64..3), 1..300)
+        ) {
+            let venues = [Exchange::Binance, Exchange::Okx, Exchange::Gateio, Exchange::Bingx];
+            let reg = registry(&venues, 3);
+            let mut core = SpreadCore::new(&reg, CoreConfig { stale_after_ns: 2 * SEC, ..CoreConfig::default() });
+            let mut model: HashMap<(u32, Exchange), (f64, f64, i64)> = HashMap::new();
+            let mut ts = 0;
+            for (sym, v, bid, width, dt) in steps {
+                ts += dt * SEC / 2;
+                let ex = venues[v];
+                let ask = bid + width;
+                let mut out = Vec::new();
+                core.on_event(&quote(sym, ex, bid, ask, ts), &mut |o| out.push(o));
+                model.insert((sym, ex), (bid, ask, ts));
+                let mut expected = Vec::new();
+                for other in Exchange::ALL {
+                    if other == ex { continue; }
+                    let Some(&(ob, oa, ot)) = model.get(&(sym, other)) else { continue };
+                    if ts - ot > 2 * SEC { continue; }
+                    let pair = VenuePair::new(ex, other).unwrap();
+                    let ((ab, aa), (bb, ba)) = if pair.first == ex { ((bid, ask), (ob, oa)) } else { ((ob, oa), (bid, ask)) };
+                    expected.push((pair, (ab / bb - 1.0) * 100.0, (bb - aa) / aa * 100.0, (ab - ba) / ba * 100.0));
+                }
+                let got: Vec<_> = spreads(&out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
+                prop_assert_eq!(got, expected);
+            }
+        }
+    }
+}
