@@ -1,0 +1,392 @@
+//! OKX message parsing: the layout-specific fast path for one-item `bbo-tbt`, `tickers` and
+//! `trades` pushes, the validating tape path, and the text heartbeat.
+
+use arb_engine::Side;
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+
+use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
+use crate::error::ParseError;
+use crate::json::{FieldExt, decimal_value, u64_value};
+use crate::scan::Cursor;
+
+/// Returns `true` for a spot instrument id, `BASE-QUOTE`. Swaps (`BTC-USD-SWAP`),
+/// futures (`BTC-USD-220527`) and options have more dash-separated parts.
+#[inline]
+fn is_spot_id(inst: &str) -> bool {
+    match inst.split_once('-') {
+        Some((base, quote)) => !base.is_empty() && !quote.is_empty() && !quote.contains('-'),
+        None => false,
+    }
+}
+
+/// The text heartbeat frames: the server's `pong`, and our own `ping` as recorded.
+#[inline]
+pub(super) fn text_heartbeat(frame: &[u8]) -> Option<Control<'static>> {
+    match frame {
+        b"pong" => Some(Control::new(ControlKind::Pong, "pong")),
+        b"ping" => Some(Control::new(ControlKind::Info, "client_request").with_text(Some("ping"))),
+        _ => None,
+    }
+}
+
+/// Fast path for the hot messages in OKX's field order: one-item `bbo-tbt`, spot
+/// `tickers` and one-trade `trades` pushes of spot instruments. `None` means "not this
+/// layout": use the validating path.
+#[inline]
+pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
+    let mut c = Cursor::new(frame);
+    c.lit(br#"{"arg":{"channel":""#)?;
+    let item = if c.lit(br#"bbo-tbt","instId":""#).is_some() {
+        fast_bbo(&mut c)?
+    } else if c.lit(br#"tickers","instId":""#).is_some() {
+        fast_ticker(&mut c)?
+    } else {
+        c.lit(br#"trades","instId":""#)?;
+        fast_trade(&mut c)?
+    };
+    c.end()?;
+    Some(item)
+}
+
+/// The spot instrument id of `arg`, up to the start of the first data item.
+#[inline]
+fn fast_arg_inst<'a>(c: &mut Cursor<'a>) -> Option<&'a str> {
+    let inst = c.str_body()?;
+    if !is_spot_id(inst) {
+        return None;
+    }
+    c.lit(br#"},"data":[{"#)?;
+    Some(inst)
+}
+
+#[inline]
+fn fast_bbo<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    let native = fast_arg_inst(c)?;
+    c.lit(br#""asks":[[""#)?;
+    let (ask_px, ask_qty) = fast_level(c)?;
+    c.lit(br#"]],"bids":[[""#)?;
+    let (bid_px, bid_qty) = fast_level(c)?;
+    c.lit(br#"]],"ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    if c.lit(br#","seqId":"#).is_some() {
+        c.uint()?;
+    }
+    c.lit(b"}]}")?;
+    Some(Decoded::Quote(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    }))
+}
+
+/// The body of a `[px, sz, "0", orders]` level after its opening `["`.
+#[inline]
+fn fast_level(c: &mut Cursor<'_>) -> Option<(f64, f64)> {
+    let px = c.decimal_str()?;
+    c.lit(br#",""#)?;
+    let qty = c.decimal_str()?;
+    c.lit(br#",""#)?;
+    c.str_body()?;
+    c.lit(br#",""#)?;
+    c.str_body()?;
+    Some((px, qty))
+}
+
+/// Consumes `key` (a `,"name":"` literal) and a string value it does not need.
+#[inline]
+fn skip_str(c: &mut Cursor<'_>, key: &[u8]) -> Option<()> {
+    c.lit(key)?;
+    c.str_body().map(|_| ())
+}
+
+#[inline]
+fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    fast_arg_inst(c)?;
+    c.lit(br#""instType":"SPOT","instId":""#)?;
+    let native = c.str_body()?;
+    skip_str(c, br#","last":""#)?;
+    skip_str(c, br#","lastSz":""#)?;
+    c.lit(br#","askPx":""#)?;
+    let ask_px = c.decimal_str()?;
+    c.lit(br#","askSz":""#)?;
+    let ask_qty = c.decimal_str()?;
+    c.lit(br#","bidPx":""#)?;
+    let bid_px = c.decimal_str()?;
+    c.lit(br#","bidSz":""#)?;
+    let bid_qty = c.decimal_str()?;
+    for key in [
+        &br#","open24h":""#[..],
+        br#","high24h":""#,
+        br#","low24h":""#,
+        br#","sodUtc0":""#,
+        br#","sodUtc8":""#,
+        br#","volCcy24h":""#,
+        br#","vol24h":""#,
+    ] {
+        skip_str(c, key)?;
+    }
+    c.lit(br#","ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    c.lit(b"}]}")?;
+    Some(Decoded::Quote(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    }))
+}
+
+#[inline]
+fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    fast_arg_inst(c)?;
+    c.lit(br#""instId":""#)?;
+    let native = c.str_body()?;
+    c.lit(br#","tradeId":""#)?;
+    let id = c.str_body()?;
+    c.lit(br#","px":""#)?;
+    let px = c.decimal_str()?;
+    c.lit(br#","sz":""#)?;
+    let qty = c.decimal_str()?;
+    c.lit(br#","side":""#)?;
+    let side = taker_side(c.str_body()?)?;
+    c.lit(br#","ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    c.lit(b"}]}")?;
+    Some(Decoded::Trade(RawTrade {
+        native,
+        px,
+        qty,
+        side,
+        trade_id: RawTradeId::Text(id),
+        exch_ts_ns,
+    }))
+}
+
+/// `side`: the taker side.
+#[inline]
+fn taker_side(s: &str) -> Option<Side> {
+    match s {
+        "buy" => Some(Side::Buy),
+        "sell" => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+/// Market-data channels this decoder turns into items.
+#[derive(Debug, Clone, Copy)]
+enum Channel {
+    Bbo,
+    Tickers,
+    Trades,
+}
+
+/// The validating path: any OKX v5 public message, any key order.
+pub(super) fn validating<F: FnMut(Decoded<'_>)>(
+    root: Value<'_, '_>,
+    out: &mut F,
+) -> Result<(), ParseError> {
+    if !root.is_object() {
+        return Err(ParseError::UnknownMessage);
+    }
+    if let Some(event) = root.get("event") {
+        return event_message(root, event, out);
+    }
+    if let Some(op) = root.get("op") {
+        let op = op.into_string().ok_or(ParseError::WrongType("op"))?;
+        let c = Control::new(ControlKind::Info, "client_request")
+            .with_id(root.get("id").and_then(|v| v.into_string()))
+            .with_text(Some(op));
+        out(Decoded::Control(c));
+        return Ok(());
+    }
+    let Some(arg) = root.get("arg") else {
+        return Err(ParseError::UnknownMessage);
+    };
+    if !arg.is_object() {
+        return Err(ParseError::WrongType("arg"));
+    }
+    let channel = match arg.str_field("channel")? {
+        "bbo-tbt" => Channel::Bbo,
+        "tickers" => Channel::Tickers,
+        "trades" | "trades-all" => Channel::Trades,
+        c if c.starts_with("books") => {
+            return Err(ParseError::Unsupported("order book deeper than L1"));
+        }
+        _ => return Err(ParseError::Unsupported("channel")),
+    };
+    let inst = arg.str_field("instId")?;
+    if !is_spot_id(inst) {
+        return Err(ParseError::Unsupported("instrument type"));
+    }
+    let data = root.req("data")?;
+    let items = data.as_array().ok_or(ParseError::WrongType("data"))?;
+    for item in items.iter() {
+        let d = match channel {
+            Channel::Bbo => Decoded::Quote(bbo(item, inst)?),
+            Channel::Tickers => Decoded::Quote(ticker(item)?),
+            Channel::Trades => Decoded::Trade(trade(item)?),
+        };
+        out(d);
+    }
+    Ok(())
+}
+
+/// One `bbo-tbt` item; the instrument is only named in `arg`.
+fn bbo<'i>(item: Value<'_, 'i>, native: &'i str) -> Result<RawQuote<'i>, ParseError> {
+    let ask = first_level(item.req("asks")?, "asks")?;
+    let bid = first_level(item.req("bids")?, "bids")?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
+/// Price and size of the first `[px, sz, ..]` level, `None` for an empty side.
+fn first_level(levels: Value<'_, '_>, key: &'static str) -> Result<Option<(f64, f64)>, ParseError> {
+    let levels = levels.as_array().ok_or(ParseError::WrongType(key))?;
+    let Some(level) = levels.get(0) else {
+        return Ok(None);
+    };
+    let level = level.as_array().ok_or(ParseError::WrongType(key))?;
+    let (Some(px), Some(qty)) = (level.get(0), level.get(1)) else {
+        return Err(ParseError::WrongType(key));
+    };
+    Ok(Some((decimal_value(px, key)?, decimal_value(qty, key)?)))
+}
+
+/// One `tickers` item; only spot is consumed.
+fn ticker<'i>(item: Value<'_, 'i>) -> Result<RawQuote<'i>, ParseError> {
+    if item.str_field("instType")? != "SPOT" {
+        return Err(ParseError::Unsupported("instrument type"));
+    }
+    let native = item.str_field("instId")?;
+    let bid = price_side(item, "bidPx", "bidSz")?;
+    let ask = price_side(item, "askPx", "askSz")?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
+/// A price/size pair of fields; an empty price (`""`, no order on that side) is `None`.
+fn price_side(
+    item: Value<'_, '_>,
+    px_key: &'static str,
+    qty_key: &'static str,
+) -> Result<Option<(f64, f64)>, ParseError> {
+    let px = item.req(px_key)?;
+    if px.into_string() == Some("") {
+        return Ok(None);
+    }
+    Ok(Some((
+        decimal_value(px, px_key)?,
+        item.decimal_field(qty_key)?,
+    )))
+}
+
+fn trade<'i>(item: Value<'_, 'i>) -> Result<RawTrade<'i>, ParseError> {
+    Ok(RawTrade {
+        native: item.str_field("instId")?,
+        px: item.decimal_field("px")?,
+        qty: item.decimal_field("sz")?,
+        side: taker_side(item.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
+        trade_id: trade_id(item.req("tradeId")?, "tradeId")?,
+        exch_ts_ns: item.ms_field("ts")?,
+    })
+}
+
+/// A trade id: text as sent, or a JSON integer.
+fn trade_id<'i>(v: Value<'_, 'i>, key: &'static str) -> Result<RawTradeId<'i>, ParseError> {
+    if let Some(s) = v.into_string() {
+        return Ok(RawTradeId::Text(s));
+    }
+    u64_value(v, key).map(RawTradeId::Num)
+}
+
+/// A venue error code sent as a number or (OKX's habit) as digit text.
+fn error_code(v: Option<Value<'_, '_>>) -> Option<i64> {
+    let v = v?;
+    v.as_i64().or_else(|| v.into_string()?.parse().ok())
+}
+
+/// `{"event":..}` replies: acks, errors, notices.
+fn event_message<F: FnMut(Decoded<'_>)>(
+    root: Value<'_, '_>,
+    event: Value<'_, '_>,
+    out: &mut F,
+) -> Result<(), ParseError> {
+    let event = event.into_string().ok_or(ParseError::WrongType("event"))?;
+    let id = root.get("id").and_then(|v| v.into_string());
+    let c = match event {
+        "subscribe" => Control::new(ControlKind::Ack, "subscribe"),
+        "unsubscribe" => Control::new(ControlKind::Ack, "unsubscribe"),
+        "error" => Control::new(ControlKind::Error, "error"),
+        // E.g. 64008: the connection will soon be closed for a service upgrade.
+        "notice" => Control::new(ControlKind::Info, "notice"),
+        _ => return Err(ParseError::UnknownMessage),
+    };
+    let c = match c.kind {
+        ControlKind::Error | ControlKind::Info => c
+            .with_code(error_code(root.get("code")))
+            .with_text(root.get("msg").and_then(|v| v.into_string())),
+        _ => c,
+    };
+    out(Decoded::Control(c.with_id(id)));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spot_ids_have_two_parts() {
+        assert!(is_spot_id("BTC-USDT"));
+        assert!(is_spot_id("1INCH-USDT"));
+        for id in [
+            "BTC-USD-SWAP",
+            "BTC-USD-220527",
+            "BTC-USD-220527-30000-C",
+            "BTCUSDT",
+            "-USDT",
+            "BTC-",
+        ] {
+            assert!(!is_spot_id(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_the_recorded_layouts() {
+        let books = include_str!("../../tests/data/okx/book_ticker.jsonl");
+        let constructed = include_str!("../../tests/data/okx/book_ticker.constructed.jsonl");
+        for line in books.lines().chain(constructed.lines()) {
+            assert!(fast(line.as_bytes()).is_some(), "{line}");
+        }
+        let trades = include_str!("../../tests/data/okx/trades.jsonl");
+        for line in trades.lines().filter(|l| l.starts_with(r#"{"arg""#)) {
+            assert!(fast(line.as_bytes()).is_some(), "{line}");
+        }
+    }
+}
