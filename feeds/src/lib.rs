@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod capture;
 pub mod decode;
 pub mod error;
 pub mod json;
