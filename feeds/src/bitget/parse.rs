@@ -1,0 +1,353 @@
+//! Bitget message parsing: the layout-specific fast path for one-item `books1`, `ticker`
+//! and `trade` pushes, the validating tape path, and the text heartbeat.
+
+use arb_engine::Side;
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+
+use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
+use crate::error::ParseError;
+use crate::json::{FieldExt, decimal_value, u64_value};
+use crate::scan::Cursor;
+
+/// The text heartbeat frames: the server's `pong`, and our own `ping` as recorded.
+#[inline]
+pub(super) fn text_heartbeat(frame: &[u8]) -> Option<Control<'static>> {
+    match frame {
+        b"pong" => Some(Control::new(ControlKind::Pong, "pong")),
+        b"ping" => Some(Control::new(ControlKind::Info, "client_request").with_text(Some("ping"))),
+        _ => None,
+    }
+}
+
+/// Fast path for the hot messages in Bitget v2's field order: one-item spot `books1`,
+/// `ticker` and `trade` pushes. `None` means "not this layout": use the validating path.
+#[inline]
+pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
+    let mut c = Cursor::new(frame);
+    c.lit(br#"{"action":""#)?;
+    if c.lit(br#"snapshot""#).is_none() {
+        c.lit(br#"update""#)?;
+    }
+    c.lit(br#","arg":{"instType":"SPOT","channel":""#)?;
+    let item = if c.lit(br#"books1","instId":""#).is_some() {
+        fast_books1(&mut c)?
+    } else if c.lit(br#"ticker","instId":""#).is_some() {
+        fast_ticker(&mut c)?
+    } else {
+        c.lit(br#"trade","instId":""#)?;
+        fast_trade(&mut c)?
+    };
+    c.lit(br#"],"ts":"#)?;
+    c.uint()?;
+    c.lit(b"}")?;
+    c.end()?;
+    Some(item)
+}
+
+#[inline]
+fn fast_books1<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    let native = c.str_body()?;
+    c.lit(br#"},"data":[{"asks":[[""#)?;
+    let ask_px = c.decimal_str()?;
+    c.lit(br#",""#)?;
+    let ask_qty = c.decimal_str()?;
+    c.lit(br#"]],"bids":[[""#)?;
+    let bid_px = c.decimal_str()?;
+    c.lit(br#",""#)?;
+    let bid_qty = c.decimal_str()?;
+    c.lit(br#"]],"checksum":"#)?;
+    c.uint()?;
+    if c.lit(br#","seq":"#).is_some() {
+        c.uint()?;
+    }
+    c.lit(br#","ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    c.lit(b"}")?;
+    Some(Decoded::Quote(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    }))
+}
+
+/// Consumes `key` (a `,"name":"` literal) and a string value it does not need.
+#[inline]
+fn skip_str(c: &mut Cursor<'_>, key: &[u8]) -> Option<()> {
+    c.lit(key)?;
+    c.str_body().map(|_| ())
+}
+
+#[inline]
+fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    c.str_body()?;
+    c.lit(br#"},"data":[{"instId":""#)?;
+    let native = c.str_body()?;
+    for key in [
+        &br#","lastPr":""#[..],
+        br#","open24h":""#,
+        br#","high24h":""#,
+        br#","low24h":""#,
+        br#","change24h":""#,
+    ] {
+        skip_str(c, key)?;
+    }
+    c.lit(br#","bidPr":""#)?;
+    let bid_px = c.decimal_str()?;
+    c.lit(br#","askPr":""#)?;
+    let ask_px = c.decimal_str()?;
+    c.lit(br#","bidSz":""#)?;
+    let bid_qty = c.decimal_str()?;
+    c.lit(br#","askSz":""#)?;
+    let ask_qty = c.decimal_str()?;
+    for key in [
+        &br#","baseVolume":""#[..],
+        br#","quoteVolume":""#,
+        br#","openUtc":""#,
+        br#","changeUtc24h":""#,
+    ] {
+        skip_str(c, key)?;
+    }
+    c.lit(br#","ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    c.lit(b"}")?;
+    Some(Decoded::Quote(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    }))
+}
+
+#[inline]
+fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+    let native = c.str_body()?;
+    c.lit(br#"},"data":[{"ts":""#)?;
+    let exch_ts_ns = c.ms_str()?;
+    c.lit(br#","price":""#)?;
+    let px = c.decimal_str()?;
+    c.lit(br#","size":""#)?;
+    let qty = c.decimal_str()?;
+    c.lit(br#","side":""#)?;
+    let side = taker_side(c.str_body()?)?;
+    c.lit(br#","tradeId":""#)?;
+    let id = c.str_body()?;
+    c.lit(b"}")?;
+    Some(Decoded::Trade(RawTrade {
+        native,
+        px,
+        qty,
+        side,
+        trade_id: RawTradeId::Text(id),
+        exch_ts_ns,
+    }))
+}
+
+/// `side`: the taker side.
+#[inline]
+fn taker_side(s: &str) -> Option<Side> {
+    match s {
+        "buy" => Some(Side::Buy),
+        "sell" => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+/// Market-data channels this decoder turns into items.
+#[derive(Debug, Clone, Copy)]
+enum Channel {
+    Books1,
+    Ticker,
+    Trade,
+}
+
+/// The validating path: any Bitget v2 public message, any key order.
+pub(super) fn validating<F: FnMut(Decoded<'_>)>(
+    root: Value<'_, '_>,
+    out: &mut F,
+) -> Result<(), ParseError> {
+    if !root.is_object() {
+        return Err(ParseError::UnknownMessage);
+    }
+    // Errors echo `op`, so `event` decides first.
+    if let Some(event) = root.get("event") {
+        return event_message(root, event, out);
+    }
+    if let Some(op) = root.get("op") {
+        let op = op.into_string().ok_or(ParseError::WrongType("op"))?;
+        let c = Control::new(ControlKind::Info, "client_request").with_text(Some(op));
+        out(Decoded::Control(c));
+        return Ok(());
+    }
+    let Some(arg) = root.get("arg") else {
+        return Err(ParseError::UnknownMessage);
+    };
+    if !arg.is_object() {
+        return Err(ParseError::WrongType("arg"));
+    }
+    if arg.str_field("instType")? != "SPOT" {
+        return Err(ParseError::Unsupported("instrument type"));
+    }
+    let channel = match arg.str_field("channel")? {
+        "books1" => Channel::Books1,
+        "ticker" => Channel::Ticker,
+        "trade" => Channel::Trade,
+        c if c.starts_with("books") => {
+            return Err(ParseError::Unsupported("order book deeper than L1"));
+        }
+        _ => return Err(ParseError::Unsupported("channel")),
+    };
+    let inst = arg.str_field("instId")?;
+    let data = root.req("data")?;
+    let items = data.as_array().ok_or(ParseError::WrongType("data"))?;
+    for item in items.iter() {
+        let d = match channel {
+            Channel::Books1 => Decoded::Quote(books1(item, inst)?),
+            Channel::Ticker => Decoded::Quote(ticker(item)?),
+            Channel::Trade => Decoded::Trade(trade(item, inst)?),
+        };
+        out(d);
+    }
+    Ok(())
+}
+
+/// One `books1` item; the symbol is only named in `arg`.
+fn books1<'i>(item: Value<'_, 'i>, native: &'i str) -> Result<RawQuote<'i>, ParseError> {
+    let ask = first_level(item.req("asks")?, "asks")?;
+    let bid = first_level(item.req("bids")?, "bids")?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
+/// Price and size of the first `[px, sz]` level, `None` for an empty side.
+fn first_level(levels: Value<'_, '_>, key: &'static str) -> Result<Option<(f64, f64)>, ParseError> {
+    let levels = levels.as_array().ok_or(ParseError::WrongType(key))?;
+    let Some(level) = levels.get(0) else {
+        return Ok(None);
+    };
+    let level = level.as_array().ok_or(ParseError::WrongType(key))?;
+    let (Some(px), Some(qty)) = (level.get(0), level.get(1)) else {
+        return Err(ParseError::WrongType(key));
+    };
+    Ok(Some((decimal_value(px, key)?, decimal_value(qty, key)?)))
+}
+
+/// One `ticker` item.
+fn ticker<'i>(item: Value<'_, 'i>) -> Result<RawQuote<'i>, ParseError> {
+    let native = item.str_field("instId")?;
+    let bid = price_side(item, "bidPr", "bidSz")?;
+    let ask = price_side(item, "askPr", "askSz")?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
+/// A price/size pair of fields; an empty price (`""`, no order on that side) is `None`.
+fn price_side(
+    item: Value<'_, '_>,
+    px_key: &'static str,
+    qty_key: &'static str,
+) -> Result<Option<(f64, f64)>, ParseError> {
+    let px = item.req(px_key)?;
+    if px.into_string() == Some("") {
+        return Ok(None);
+    }
+    Ok(Some((
+        decimal_value(px, px_key)?,
+        item.decimal_field(qty_key)?,
+    )))
+}
+
+/// One `trade` item; the symbol is only named in `arg`. Both the first `snapshot` push
+/// (recent trades) and `update` pushes are emitted.
+fn trade<'i>(item: Value<'_, 'i>, native: &'i str) -> Result<RawTrade<'i>, ParseError> {
+    Ok(RawTrade {
+        native,
+        px: item.decimal_field("price")?,
+        qty: item.decimal_field("size")?,
+        side: taker_side(item.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
+        trade_id: trade_id(item.req("tradeId")?, "tradeId")?,
+        exch_ts_ns: item.ms_field("ts")?,
+    })
+}
+
+/// A trade id: text as sent, or a JSON integer.
+fn trade_id<'i>(v: Value<'_, 'i>, key: &'static str) -> Result<RawTradeId<'i>, ParseError> {
+    if let Some(s) = v.into_string() {
+        return Ok(RawTradeId::Text(s));
+    }
+    u64_value(v, key).map(RawTradeId::Num)
+}
+
+/// A venue error code sent as a number or as digit text.
+fn error_code(v: Option<Value<'_, '_>>) -> Option<i64> {
+    let v = v?;
+    v.as_i64().or_else(|| v.into_string()?.parse().ok())
+}
+
+/// `{"event":..}` replies: acks and errors.
+fn event_message<F: FnMut(Decoded<'_>)>(
+    root: Value<'_, '_>,
+    event: Value<'_, '_>,
+    out: &mut F,
+) -> Result<(), ParseError> {
+    let c = match event.into_string().ok_or(ParseError::WrongType("event"))? {
+        "subscribe" => Control::new(ControlKind::Ack, "subscribe"),
+        "unsubscribe" => Control::new(ControlKind::Ack, "unsubscribe"),
+        "error" => Control::new(ControlKind::Error, "error")
+            .with_code(error_code(root.get("code")))
+            .with_text(root.get("msg").and_then(|v| v.into_string())),
+        _ => return Err(ParseError::UnknownMessage),
+    };
+    out(Decoded::Control(c));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_takes_the_recorded_layouts() {
+        for file in [
+            include_str!("../../tests/data/bitget/book_ticker.jsonl"),
+            include_str!("../../tests/data/bitget/book_ticker.constructed.jsonl"),
+            include_str!("../../tests/data/bitget/trades.jsonl"),
+        ] {
+            for line in file.lines() {
+                assert!(fast(line.as_bytes()).is_some(), "{line}");
+            }
+        }
+        // One-trade pushes only: the second constructed line holds two trades.
+        let constructed: Vec<&str> =
+            include_str!("../../tests/data/bitget/trades.constructed.jsonl")
+                .lines()
+                .collect();
+        assert!(fast(constructed[0].as_bytes()).is_some());
+        assert!(fast(constructed[1].as_bytes()).is_none());
+    }
+}
