@@ -23,10 +23,13 @@
 
 pub mod clock;
 pub mod event;
+pub mod metrics;
 pub mod pair;
+pub mod ring;
 pub mod spread;
 pub mod symbol;
 pub mod window;
+pub mod worker;
 
 pub use event::{Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
 pub use pair::VenuePair;

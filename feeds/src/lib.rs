@@ -27,6 +27,7 @@
 pub mod capture;
 pub mod decode;
 pub mod error;
+pub mod feed;
 pub mod json;
 pub mod num;
 pub mod scan;

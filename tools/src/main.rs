@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod latency;
+mod replay;
+mod report;
 
 /// arb: a low-latency, bounded-memory cross-exchange spread monitor for crypto spot markets.
 #[derive(Debug, Parser)]
@@ -23,6 +26,11 @@ enum Command {
     /// Decode raw exchange messages (one per line on stdin, or a capture file) into
     /// normalised events, one JSON object per line.
     Decode(decode::DecodeArgs),
+    /// Drive a capture through the whole pipeline and report throughput, latency
+    /// percentiles per stage, drops, errors and memory.
+    Replay(replay::ReplayArgs),
+    /// Print p50 / p90 / p99 / p99.9 / max per stage from an HdrHistogram interval log.
+    Latency(latency::LatencyArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +43,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Latency(args) => latency::run(&args),
     };
     match result {
         Ok(code) => code,

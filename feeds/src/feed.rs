@@ -1,0 +1,332 @@
+//! The feed worker: turns raw frames of one or more venue connections into engine events
+//! and pushes them into its SPSC ring to the spread core.
+//!
+//! One worker per feed thread. It owns a decoder per (venue, connection), interns native
+//! symbols through the read-only registry, stamps events with one clock read per frame and
+//! records the exchange→receive and receive→decoded latencies. Sources (a replayed capture
+//! today, live connections later) call [`FeedWorker::on_frame`] and
+//! [`FeedWorker::on_connection`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use arb_engine::clock;
+use arb_engine::event::{ConnState, VenueState};
+use arb_engine::metrics::{Stage, StageRecorder};
+use arb_engine::ring::{Envelope, RingTx};
+use arb_engine::{Event, Exchange, Quote, SymbolRegistry, Trade};
+
+use crate::decode::{ControlKind, Decoded, FrameDecoder, FrameKind};
+use crate::error::ParseError;
+use crate::venue::AnyDecoder;
+
+/// Connections per venue a worker keeps decoders for; larger ids share the last one.
+pub const MAX_CONNS_PER_VENUE: usize = 64;
+
+/// Events a single frame may carry before the scratch buffer grows (Bybit batches up to
+/// 1024 trades).
+const SCRATCH_EVENTS: usize = 1024;
+
+/// Counters of one feed worker, readable from any thread.
+///
+/// The worker keeps plain tallies and publishes them here with relaxed stores at each
+/// histogram hand-off and at the end, so the hot path has no atomic read-modify-write.
+#[derive(Debug, Default)]
+pub struct FeedStats {
+    /// Frames handed to decoders.
+    pub frames: AtomicU64,
+    /// Quotes pushed.
+    pub quotes: AtomicU64,
+    /// Trades pushed.
+    pub trades: AtomicU64,
+    /// Control messages seen.
+    pub controls: AtomicU64,
+    /// Error messages the venue sent (subscribe failures and the like).
+    pub venue_errors: AtomicU64,
+    /// Venue-state events pushed.
+    pub venue_events: AtomicU64,
+    /// Decode errors, `[venue][ParseError::kind_index]`.
+    pub decode_errors: [[AtomicU64; ParseError::KINDS]; Exchange::COUNT],
+    /// Smallest `recv - exch` seen per venue (ns); negative means the venue's clock runs
+    /// ahead of ours by at least that much. `i64::MAX` until the first stamped message.
+    pub min_exch_to_recv_ns: [AtomicI64; Exchange::COUNT],
+    /// Stamped messages whose `recv - exch` was negative, per venue.
+    pub negative_exch_to_recv: [AtomicU64; Exchange::COUNT],
+}
+
+impl FeedStats {
+    /// Returns fresh counters.
+    pub fn new() -> Arc<Self> {
+        let s = FeedStats::default();
+        for m in &s.min_exch_to_recv_ns {
+            m.store(i64::MAX, Ordering::Relaxed);
+        }
+        Arc::new(s)
+    }
+
+    /// Returns the decode errors of all venues and kinds.
+    pub fn decode_errors_total(&self) -> u64 {
+        self.decode_errors
+            .iter()
+            .flatten()
+            .map(|a| a.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Tally {
+    frames: u64,
+    quotes: u64,
+    trades: u64,
+    controls: u64,
+    venue_errors: u64,
+    venue_events: u64,
+    decode_errors: [[u64; ParseError::KINDS]; Exchange::COUNT],
+    min_exch_to_recv_ns: [i64; Exchange::COUNT],
+    negative: [u64; Exchange::COUNT],
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            frames: 0,
+            quotes: 0,
+            trades: 0,
+            controls: 0,
+            venue_errors: 0,
+            venue_events: 0,
+            decode_errors: [[0; ParseError::KINDS]; Exchange::COUNT],
+            min_exch_to_recv_ns: [i64::MAX; Exchange::COUNT],
+            negative: [0; Exchange::COUNT],
+        }
+    }
+}
+
+/// Decodes frames into events and pushes them to the core.
+#[derive(Debug)]
+pub struct FeedWorker {
+    registry: Arc<SymbolRegistry>,
+    /// `[venue * MAX_CONNS_PER_VENUE + conn]`, created on a connection's first frame.
+    decoders: Vec<Option<AnyDecoder>>,
+    tx: RingTx<Envelope<Event>>,
+    recorder: StageRecorder,
+    stats: Arc<FeedStats>,
+    tally: Tally,
+    /// Events of the frame being decoded; capacity kept between frames.
+    scratch: Vec<Event>,
+    /// Added to receive times by a looping replay; subtracted again for exchange→receive
+    /// latency, whose exchange side (inside the payload) is not shifted.
+    time_shift_ns: i64,
+}
+
+impl FeedWorker {
+    /// Creates a worker pushing into `tx`.
+    pub fn new(
+        registry: Arc<SymbolRegistry>,
+        tx: RingTx<Envelope<Event>>,
+        recorder: StageRecorder,
+        stats: Arc<FeedStats>,
+    ) -> Self {
+        FeedWorker {
+            registry,
+            decoders: (0..Exchange::COUNT * MAX_CONNS_PER_VENUE)
+                .map(|_| None)
+                .collect(),
+            tx,
+            recorder,
+            stats,
+            tally: Tally::default(),
+            scratch: Vec::with_capacity(SCRATCH_EVENTS),
+            time_shift_ns: 0,
+        }
+    }
+
+    /// Sets the shift a looping replay adds to receive times.
+    pub fn set_time_shift(&mut self, shift_ns: i64) {
+        self.time_shift_ns = shift_ns;
+    }
+
+    /// Returns the shared counters.
+    pub fn stats(&self) -> &Arc<FeedStats> {
+        &self.stats
+    }
+
+    /// Decodes one frame received at `recv_ts_ns` (wall clock) and pushes its events.
+    ///
+    /// # Hot path
+    /// Allocates never once every connection has decoded its first frames; two clock
+    /// reads per frame; syscalls none; blocks never under `FullPolicy::DropNewest`.
+    #[inline]
+    pub fn on_frame(
+        &mut self,
+        exchange: Exchange,
+        conn_id: u16,
+        kind: FrameKind,
+        recv_ts_ns: i64,
+        payload: &[u8],
+    ) {
+        let t0 = clock::mono_ns();
+        self.tally.frames += 1;
+        let slot = exchange.index() * MAX_CONNS_PER_VENUE
+            + usize::from(conn_id).min(MAX_CONNS_PER_VENUE - 1);
+        let decoder = self.decoders[slot].get_or_insert_with(|| AnyDecoder::new(exchange));
+        let registry = &*self.registry;
+        let scratch = &mut self.scratch;
+        let tally = &mut self.tally;
+        let recorder = &mut self.recorder;
+        let unshifted_recv_ns = recv_ts_ns - self.time_shift_ns;
+        scratch.clear();
+        let ex = exchange.index();
+        let result = decoder.decode(kind, payload, &mut |d| match d {
+            Decoded::Quote(q) => {
+                let Some(symbol) = registry.lookup(exchange, q.native) else {
+                    tally.decode_errors[ex][ParseError::UnknownSymbol.kind_index()] += 1;
+                    return;
+                };
+                if q.exch_ts_ns != 0 {
+                    note_exch_latency(tally, recorder, exchange, unshifted_recv_ns - q.exch_ts_ns);
+                }
+                scratch.push(Event::Quote(Quote {
+                    symbol,
+                    exchange,
+                    conn_id,
+                    bid_px: q.bid_px,
+                    bid_qty: q.bid_qty,
+                    ask_px: q.ask_px,
+                    ask_qty: q.ask_qty,
+                    exch_ts_ns: q.exch_ts_ns,
+                    recv_ts_ns,
+                }));
+            }
+            Decoded::Trade(t) => {
+                let Some(symbol) = registry.lookup(exchange, t.native) else {
+                    tally.decode_errors[ex][ParseError::UnknownSymbol.kind_index()] += 1;
+                    return;
+                };
+                if t.exch_ts_ns != 0 {
+                    note_exch_latency(tally, recorder, exchange, unshifted_recv_ns - t.exch_ts_ns);
+                }
+                scratch.push(Event::Trade(Trade {
+                    symbol,
+                    exchange,
+                    side: t.side,
+                    conn_id,
+                    px: t.px,
+                    qty: t.qty,
+                    trade_id: t.trade_id.to_trade_id(),
+                    exch_ts_ns: t.exch_ts_ns,
+                    recv_ts_ns,
+                }));
+            }
+            Decoded::Control(c) => {
+                tally.controls += 1;
+                if c.kind == ControlKind::Error {
+                    tally.venue_errors += 1;
+                }
+            }
+        });
+        if let Err(e) = result {
+            self.tally.decode_errors[ex][e.kind_index()] += 1;
+        }
+        let t1 = clock::mono_ns();
+        self.recorder.record(Stage::RecvToDecoded, t1 - t0);
+        if self.scratch.is_empty() {
+            return;
+        }
+        for event in &self.scratch {
+            match event {
+                Event::Quote(_) => self.tally.quotes += 1,
+                Event::Trade(_) => self.tally.trades += 1,
+                Event::Venue(_) => {}
+            }
+            self.tx.push(Envelope {
+                item: *event,
+                stamp_ns: t1,
+            });
+        }
+        self.tx.notify();
+    }
+
+    /// Reports a connection state change to the core.
+    pub fn on_connection(
+        &mut self,
+        exchange: Exchange,
+        conn_id: u16,
+        state: ConnState,
+        ts_ns: i64,
+    ) {
+        self.tally.venue_events += 1;
+        let event = Event::Venue(VenueState {
+            exchange,
+            conn_id,
+            state,
+            ts_ns,
+        });
+        self.tx.push(Envelope {
+            item: event,
+            stamp_ns: clock::mono_ns(),
+        });
+        self.tx.notify();
+        if state == ConnState::Disconnected {
+            // A reconnect starts a new session: stateful decoders (Bybit's merged L1)
+            // must not carry the old book into it.
+            let slot = exchange.index() * MAX_CONNS_PER_VENUE
+                + usize::from(conn_id).min(MAX_CONNS_PER_VENUE - 1);
+            if let Some(d) = self.decoders[slot].as_mut() {
+                *d = AnyDecoder::new(exchange);
+            }
+        }
+    }
+
+    /// Hands latency histograms to the collector and publishes counters, at most once per
+    /// interval. Call between frames with a monotonic time already read.
+    #[inline]
+    pub fn maybe_flush(&mut self, now_mono_ns: i64, now_wall_ns: i64) {
+        self.recorder.maybe_flush(now_mono_ns, now_wall_ns);
+        self.publish();
+    }
+
+    /// Flushes histograms and counters now (end of run).
+    pub fn finish(&mut self) {
+        self.recorder.flush(clock::wall_ns());
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let (s, t) = (&self.stats, &self.tally);
+        // Relaxed stores: statistics; this thread is the only writer.
+        s.frames.store(t.frames, Ordering::Relaxed);
+        s.quotes.store(t.quotes, Ordering::Relaxed);
+        s.trades.store(t.trades, Ordering::Relaxed);
+        s.controls.store(t.controls, Ordering::Relaxed);
+        s.venue_events.store(t.venue_events, Ordering::Relaxed);
+        s.venue_errors.store(t.venue_errors, Ordering::Relaxed);
+        for v in 0..Exchange::COUNT {
+            for k in 0..ParseError::KINDS {
+                s.decode_errors[v][k].store(t.decode_errors[v][k], Ordering::Relaxed);
+            }
+            s.min_exch_to_recv_ns[v].store(t.min_exch_to_recv_ns[v], Ordering::Relaxed);
+            s.negative_exch_to_recv[v].store(t.negative[v], Ordering::Relaxed);
+        }
+    }
+}
+
+/// Records exchange→receive latency. Negative values (venue clock ahead of ours) are
+/// counted and tracked as a clock-offset estimate, and recorded as zero.
+#[inline]
+fn note_exch_latency(
+    tally: &mut Tally,
+    recorder: &mut StageRecorder,
+    exchange: Exchange,
+    raw_ns: i64,
+) {
+    let v = exchange.index();
+    if raw_ns < tally.min_exch_to_recv_ns[v] {
+        tally.min_exch_to_recv_ns[v] = raw_ns;
+    }
+    if raw_ns < 0 {
+        tally.negative[v] += 1;
+    }
+    recorder.record(Stage::ExchToRecv(exchange), raw_ns);
+}

@@ -1,0 +1,295 @@
+//! The sink worker: drains the core's output ring in batches, records core→sink latency
+//! with one clock read per batch, and hands each output to the enabled sinks.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arb_engine::clock;
+use arb_engine::metrics::{Stage, StageRecorder};
+use arb_engine::ring::{Consumer, Envelope};
+use arb_engine::spread::{CoreOut, SignalKind};
+use arb_engine::{SymbolRegistry, TradeId};
+
+/// Outputs taken per batch.
+const BATCH: usize = 1024;
+
+/// Counts of what the sink received, readable from any thread.
+#[derive(Debug, Default)]
+pub struct SinkStats {
+    /// Quote updates.
+    pub quotes: AtomicU64,
+    /// Trades.
+    pub trades: AtomicU64,
+    /// Pair spread updates.
+    pub spreads: AtomicU64,
+    /// Signals.
+    pub signals: AtomicU64,
+    /// Gap records.
+    pub gaps: AtomicU64,
+}
+
+/// FNV-1a over a canonical byte form of every output (timing stamps excluded), so two
+/// runs can be compared with one number.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputHash(u64);
+
+impl Default for OutputHash {
+    fn default() -> Self {
+        OutputHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl OutputHash {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        for &c in b {
+            self.0 ^= u64::from(c);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    #[inline]
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+
+    /// Adds one output.
+    #[inline]
+    pub fn add(&mut self, o: &CoreOut) {
+        match o {
+            CoreOut::Quote(q) => {
+                let q = &q.quote;
+                self.u64(1);
+                self.u64(u64::from(q.symbol.0) << 8 | q.exchange as u64);
+                for v in [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty] {
+                    self.u64(v.to_bits());
+                }
+                self.u64(q.recv_ts_ns as u64);
+            }
+            CoreOut::Trade(t) => {
+                self.u64(2);
+                self.u64(u64::from(t.symbol.0) << 8 | t.exchange as u64);
+                self.u64(t.px.to_bits());
+                self.u64(t.qty.to_bits());
+                self.u64(match t.trade_id {
+                    TradeId::Numeric(n) | TradeId::Hashed(n) => n,
+                });
+            }
+            CoreOut::Spread(s) => {
+                self.u64(3);
+                self.u64(s.ts_ns as u64);
+                self.u64(
+                    u64::from(s.symbol.0) << 16 | (s.pair.index() as u64) << 8 | s.trigger as u64,
+                );
+                for v in [s.dev_pct, s.exec_ab_pct, s.exec_ba_pct] {
+                    self.u64(v.to_bits());
+                }
+                self.u64(s.other_age_ns as u64);
+            }
+            CoreOut::Signal(s) => {
+                self.u64(4);
+                self.u64(s.ts_ns as u64);
+                self.u64(
+                    u64::from(s.symbol.0) << 16 | (s.pair.index() as u64) << 8 | s.kind as u64,
+                );
+                self.u64(s.dev_pct.to_bits());
+            }
+            CoreOut::Gap(g) => {
+                self.u64(5);
+                self.u64(g.exchange as u64);
+                self.u64(u64::from(g.conn_id));
+                self.u64(u64::from(g.symbols_affected));
+                self.u64(g.start_ns as u64);
+                self.u64(g.end_ns as u64);
+            }
+        }
+    }
+
+    /// Returns the hash so far.
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Writes spreads, signals and gaps as JSON lines.
+#[derive(Debug)]
+pub struct JsonlWriter<W: Write> {
+    out: W,
+    registry: Arc<SymbolRegistry>,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    /// Wraps a writer (give it a `BufWriter`).
+    pub fn new(out: W, registry: Arc<SymbolRegistry>) -> Self {
+        JsonlWriter { out, registry }
+    }
+
+    /// Writes one output if it is a spread, signal or gap.
+    ///
+    /// # Errors
+    /// I/O errors of the underlying writer.
+    pub fn write(&mut self, o: &CoreOut) -> std::io::Result<()> {
+        match o {
+            CoreOut::Spread(s) => writeln!(
+                self.out,
+                r#"{{"type":"spread","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
+                s.ts_ns,
+                self.registry.name(s.symbol),
+                s.pair.first,
+                s.pair.second,
+                s.trigger,
+                s.dev_pct,
+                s.exec_ab_pct,
+                s.exec_ba_pct,
+                s.other_age_ns
+            ),
+            CoreOut::Signal(s) => writeln!(
+                self.out,
+                r#"{{"type":"signal","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","kind":"{}","dev_pct":{}}}"#,
+                s.ts_ns,
+                self.registry.name(s.symbol),
+                s.pair.first,
+                s.pair.second,
+                match s.kind {
+                    SignalKind::Entry => "entry",
+                    SignalKind::Exit => "exit",
+                },
+                s.dev_pct
+            ),
+            CoreOut::Gap(g) => writeln!(
+                self.out,
+                r#"{{"type":"gap","exchange":"{}","conn_id":{},"symbols_affected":{},"start_ns":{},"end_ns":{}}}"#,
+                g.exchange, g.conn_id, g.symbols_affected, g.start_ns, g.end_ns
+            ),
+            CoreOut::Quote(_) | CoreOut::Trade(_) => Ok(()),
+        }
+    }
+
+    /// Flushes the writer.
+    ///
+    /// # Errors
+    /// I/O errors of the underlying writer.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Drains the core's output ring into the enabled sinks.
+#[derive(Debug)]
+pub struct SinkWorker {
+    input: Consumer<Envelope<CoreOut>>,
+    recorder: StageRecorder,
+    stats: Arc<SinkStats>,
+    counts: [u64; 5],
+    hash: Option<OutputHash>,
+    jsonl: Option<JsonlWriter<std::io::BufWriter<std::fs::File>>>,
+    write_error: Option<std::io::Error>,
+}
+
+impl SinkWorker {
+    /// Creates a counting sink; enable the others with the `with_*` methods.
+    pub fn new(
+        input: Consumer<Envelope<CoreOut>>,
+        recorder: StageRecorder,
+        stats: Arc<SinkStats>,
+    ) -> Self {
+        SinkWorker {
+            input,
+            recorder,
+            stats,
+            counts: [0; 5],
+            hash: None,
+            jsonl: None,
+            write_error: None,
+        }
+    }
+
+    /// Also hashes every output.
+    pub fn with_hash(mut self) -> Self {
+        self.hash = Some(OutputHash::default());
+        self
+    }
+
+    /// Also writes spreads, signals and gaps to `writer`.
+    pub fn with_jsonl(mut self, writer: JsonlWriter<std::io::BufWriter<std::fs::File>>) -> Self {
+        self.jsonl = Some(writer);
+        self
+    }
+
+    /// Returns `true` if the ring holds outputs.
+    pub fn has_input(&self) -> bool {
+        !self.input.is_empty()
+    }
+
+    /// Returns `true` once the core hung up and the ring is drained.
+    pub fn input_closed(&self) -> bool {
+        self.input.is_abandoned() && self.input.is_empty()
+    }
+
+    /// Takes up to one batch; returns how many outputs it handled.
+    pub fn pump(&mut self) -> usize {
+        let n = self.input.slots().min(BATCH);
+        if n == 0 {
+            return 0;
+        }
+        let now = clock::mono_ns();
+        for _ in 0..n {
+            let Ok(env) = self.input.pop() else { break };
+            self.recorder.record(Stage::CoreToSink, now - env.stamp_ns);
+            let o = &env.item;
+            let k = match o {
+                CoreOut::Quote(_) => 0,
+                CoreOut::Trade(_) => 1,
+                CoreOut::Spread(_) => 2,
+                CoreOut::Signal(_) => 3,
+                CoreOut::Gap(_) => 4,
+            };
+            self.counts[k] += 1;
+            if let Some(h) = self.hash.as_mut() {
+                h.add(o);
+            }
+            if let Some(w) = self.jsonl.as_mut()
+                && self.write_error.is_none()
+                && let Err(e) = w.write(o)
+            {
+                self.write_error = Some(e);
+            }
+        }
+        n
+    }
+
+    /// Hands histograms over and publishes counters at most once per interval.
+    pub fn maybe_flush(&mut self) {
+        self.recorder
+            .maybe_flush(clock::mono_ns(), clock::wall_ns());
+        self.publish();
+    }
+
+    fn publish(&self) {
+        let s = &self.stats;
+        // Relaxed stores: statistics; this thread is the only writer.
+        for (a, v) in [&s.quotes, &s.trades, &s.spreads, &s.signals, &s.gaps]
+            .into_iter()
+            .zip(self.counts)
+        {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// Flushes everything; returns the output hash (if enabled).
+    ///
+    /// # Errors
+    /// The first write error of the JSON-lines sink, if any.
+    pub fn finish(mut self) -> std::io::Result<Option<u64>> {
+        self.recorder.flush(clock::wall_ns());
+        self.publish();
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        if let Some(w) = self.jsonl.as_mut() {
+            w.flush()?;
+        }
+        Ok(self.hash.map(|h| h.value()))
+    }
+}

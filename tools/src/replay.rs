@@ -1,0 +1,696 @@
+//! `arb replay`: drives a capture through the whole pipeline (feed threads → spread core →
+//! sink) and reports throughput, per-stage latency, drops, errors and memory.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arb_engine::clock::{self, Stopwatch};
+use arb_engine::event::ConnState;
+use arb_engine::metrics::{STAGES, Stage, StageCollector, StageHistograms, stage_channel};
+use arb_engine::ring::{Doorbell, Envelope, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
+use arb_engine::spread::CoreOut;
+use arb_engine::window::WindowConfig;
+use arb_engine::worker::{CoreStats, CoreWorker};
+use arb_engine::{CoreConfig, Event, Exchange, SpreadCore, SymbolRegistry};
+use arb_feeds::capture::{CaptureFile, CaptureReader, RecordKind, TailStatus};
+use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_feeds::{FrameKind, ParseError};
+use arb_io::sink::{JsonlWriter, SinkStats, SinkWorker};
+use serde_json::{Value, json};
+
+use crate::report::{self, MachineHeader};
+
+/// Arguments of `arb replay`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  arb gen --out /tmp/m.arbcap --symbols 1000 --rate 200000 --duration 30
+  arb replay /tmp/m.arbcap                                  # as fast as possible
+  arb replay /tmp/m.arbcap --speed 1x --report-json r.json  # at recorded pace
+  arb replay /tmp/m.arbcap --loop forever --duration 600    # soak: RSS must stay flat
+  arb replay /tmp/m.arbcap --output spreads.jsonl --hlog lat.hlog && arb latency lat.hlog")]
+pub(crate) struct ReplayArgs {
+    /// Capture file written by `arb gen` or a live capture.
+    file: PathBuf,
+    /// Pace: `max` (as fast as possible), `1x` (recorded timing) or `<N>x` (N times faster).
+    #[arg(long, default_value = "max", value_parser = parse_speed)]
+    speed: Speed,
+    /// Passes over the capture: a number, or `forever` (stop with --duration). Each pass
+    /// shifts receive times forward by the capture's span so time keeps moving.
+    #[arg(long = "loop", default_value = "1", value_parser = parse_loops)]
+    loops: u64,
+    /// Stop after this many seconds of wall time.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Feed threads; venues are dealt round-robin across them.
+    #[arg(long, default_value_t = 1)]
+    feeds: usize,
+    /// Pin feed threads to cores 0..N-1, the core thread to core N, the sink to core N+1
+    /// (wrapping when the machine has fewer cores; a warning says so).
+    #[arg(long)]
+    pin: bool,
+    /// Busy-poll idle hot threads instead of sleeping (only on hosts with a core per hot
+    /// thread; on a 2-vCPU VM it makes things slower).
+    #[arg(long)]
+    busy_poll: bool,
+    /// Write per-stage latency as an HdrHistogram interval log (read with `arb latency`).
+    #[arg(long, value_name = "OUT")]
+    hlog: Option<PathBuf>,
+    /// Write every spread, signal and gap as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the summary as JSON for scripts.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+    /// Buckets per pair window.
+    #[arg(long, default_value_t = WindowConfig::default().buckets)]
+    window_buckets: usize,
+    /// Bucket width in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    bucket_ms: i64,
+    /// Raw points kept per pair window.
+    #[arg(long, default_value_t = WindowConfig::default().raw_points)]
+    raw_points: usize,
+    /// Slots of each feed→core ring and of the core→sink ring (power of two).
+    #[arg(long, default_value_t = 1 << 16)]
+    ring_capacity: usize,
+    /// Refuse to start if the reserved memory exceeds this many MiB.
+    #[arg(long, default_value_t = 8192)]
+    memory_budget_mb: u64,
+    /// Drop events when a feed ring is full, as live feeds do, instead of making the replay
+    /// source wait (a file loses nothing by waiting, so waiting is the default).
+    #[arg(long)]
+    drop_when_full: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Speed {
+    Max,
+    Factor(f64),
+}
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    if s == "max" {
+        return Ok(Speed::Max);
+    }
+    let n = s.strip_suffix('x').unwrap_or(s);
+    match n.parse::<f64>() {
+        Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
+        _ => Err(format!("expected max, 1x or <N>x, got {s:?}")),
+    }
+}
+
+fn parse_loops(s: &str) -> Result<u64, String> {
+    if s == "forever" {
+        return Ok(u64::MAX);
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a positive number or forever, got {s:?}")),
+    }
+}
+
+const FLUSH_INTERVAL_NS: i64 = 1_000_000_000;
+
+/// What the pipeline reserves at start-up.
+struct Reservation {
+    core_bytes: usize,
+    ring_bytes: usize,
+    histogram_bytes: usize,
+}
+
+impl Reservation {
+    fn total(&self) -> usize {
+        self.core_bytes + self.ring_bytes + self.histogram_bytes
+    }
+}
+
+pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.feeds >= 1 && args.feeds <= Exchange::COUNT,
+        "--feeds must be 1..=8"
+    );
+    anyhow::ensure!(
+        args.ring_capacity.is_power_of_two(),
+        "--ring-capacity must be a power of two"
+    );
+    anyhow::ensure!(
+        args.window_buckets > 0 && args.raw_points > 0 && args.bucket_ms > 0,
+        "window sizes must be positive"
+    );
+
+    #[expect(
+        unsafe_code,
+        reason = "memory-mapping the capture; the contract is documented to the user"
+    )]
+    // SAFETY: arb never writes a capture in place (the writer publishes by rename), and the
+    // command's help asks not to truncate a file while it is being replayed.
+    let capture = unsafe { CaptureFile::open(&args.file) }
+        .with_context(|| format!("opening {}", args.file.display()))?;
+    let registry = Arc::new(
+        capture
+            .symbols()
+            .context("reading the capture's symbol table")?,
+    );
+    let stats = capture.scan();
+    if let TailStatus::Truncated { offset, .. } | TailStatus::Corrupt { offset, .. } = stats.tail {
+        eprintln!(
+            "arb replay: warning: {} has a bad tail at byte {offset} ({:?}); replaying the valid prefix",
+            args.file.display(),
+            stats.tail
+        );
+    }
+    let span_ns = stats.span_ns().max(0) + 1_000_000;
+
+    let config = CoreConfig {
+        window: WindowConfig {
+            buckets: args.window_buckets,
+            bucket_ns: args.bucket_ms * 1_000_000,
+            raw_points: args.raw_points,
+        },
+        ..CoreConfig::default()
+    };
+    let threads_with_histograms = args.feeds + 2;
+    let res = Reservation {
+        core_bytes: SpreadCore::bytes_for(&registry, &config),
+        ring_bytes: args.ring_capacity
+            * (args.feeds * size_of::<Envelope<Event>>() + size_of::<Envelope<CoreOut>>()),
+        histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
+    };
+    let budget = args.memory_budget_mb * 1024 * 1024;
+    eprintln!(
+        "arb replay: {} symbols, {} pair windows ({} buckets x {} ms, {} raw points); reserving {} (core tables+windows {}, rings {}, histograms {}); budget {}",
+        registry.len(),
+        SpreadCore::count_windows(&registry),
+        args.window_buckets,
+        args.bucket_ms,
+        args.raw_points,
+        report::mib(res.total() as u64),
+        report::mib(res.core_bytes as u64),
+        report::mib(res.ring_bytes as u64),
+        report::mib(res.histogram_bytes as u64),
+        report::mib(budget),
+    );
+    anyhow::ensure!(
+        res.total() as u64 <= budget,
+        "reserved memory {} exceeds --memory-budget-mb {}: lower --window-buckets / --raw-points / --ring-capacity",
+        report::mib(res.total() as u64),
+        args.memory_budget_mb
+    );
+
+    let wait_mode = if args.busy_poll {
+        WaitMode::BusyPoll
+    } else {
+        WaitMode::Wait
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let core_ids = if args.pin {
+        pin_plan(args.feeds)?
+    } else {
+        Vec::new()
+    };
+
+    // Rings and workers.
+    let core_bell = Doorbell::new();
+    let sink_bell = Doorbell::new();
+    let policy = if args.drop_when_full {
+        FullPolicy::DropNewest
+    } else {
+        FullPolicy::WaitForSpace
+    };
+    let mut collectors: Vec<StageCollector> = Vec::new();
+    let mut feed_workers = Vec::new();
+    let mut inputs = Vec::new();
+    let mut drop_counters: Vec<Arc<AtomicU64>> = Vec::new();
+    let mut feed_stats = Vec::new();
+    for _ in 0..args.feeds {
+        let (tx, rx) = RingBuffer::new(args.ring_capacity);
+        let tx = RingTx::new(tx, policy, Arc::clone(&core_bell));
+        drop_counters.push(tx.drops());
+        let (rec, col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+        collectors.push(col);
+        let fs = FeedStats::new();
+        feed_stats.push(Arc::clone(&fs));
+        feed_workers.push(FeedWorker::new(Arc::clone(&registry), tx, rec, fs));
+        inputs.push(rx);
+    }
+    let (out_tx, out_rx) = RingBuffer::new(args.ring_capacity);
+    // The core never waits for the sink: a full output ring drops (counted).
+    let out_tx = RingTx::new(out_tx, FullPolicy::DropNewest, Arc::clone(&sink_bell));
+    let out_drops = out_tx.drops();
+    let (core_rec, core_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+    collectors.push(core_col);
+    let core_stats = Arc::new(CoreStats::default());
+    let core = SpreadCore::new(&registry, config);
+    let mut core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
+    let (sink_rec, sink_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+    collectors.push(sink_col);
+    let sink_stats = Arc::new(SinkStats::default());
+    let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::clone(&sink_stats)).with_hash();
+    if let Some(path) = &args.output {
+        let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        sink = sink.with_jsonl(JsonlWriter::new(
+            BufWriter::with_capacity(1 << 20, f),
+            Arc::clone(&registry),
+        ));
+    }
+
+    let watch = Stopwatch::start();
+    let capture = Arc::new(capture);
+    std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
+        // Feed threads.
+        let mut feed_handles = Vec::new();
+        for (i, mut worker) in feed_workers.into_iter().enumerate() {
+            let capture = Arc::clone(&capture);
+            let stop = Arc::clone(&stop);
+            let pin = core_ids.get(i).copied();
+            let venues: Vec<bool> = Exchange::ALL
+                .iter()
+                .map(|e| e.index() % args.feeds == i)
+                .collect();
+            let (speed, loops) = (args.speed, args.loops);
+            feed_handles.push(
+                std::thread::Builder::new()
+                    .name(format!("feed-{i}"))
+                    .spawn_scoped(scope, move || {
+                        if let Some(id) = pin {
+                            core_affinity::set_for_current(id);
+                        }
+                        feed_loop(
+                            &mut worker,
+                            capture.reader(),
+                            &venues,
+                            speed,
+                            loops,
+                            span_ns,
+                            &stop,
+                        );
+                        worker.finish();
+                    })?,
+            );
+        }
+        // Core thread.
+        let core_pin = core_ids.get(args.feeds).copied();
+        let core_handle = {
+            let bell = Arc::clone(&core_bell);
+            std::thread::Builder::new()
+                .name("spread-core".into())
+                .spawn_scoped(scope, move || {
+                    if let Some(id) = core_pin {
+                        core_affinity::set_for_current(id);
+                    }
+                    bell.bind();
+                    let mut idle = Idle::new(wait_mode);
+                    let mut since_flush = 0u32;
+                    loop {
+                        let n = core_worker.pump();
+                        if n > 0 {
+                            idle.reset();
+                        } else if core_worker.inputs_closed() {
+                            break;
+                        } else {
+                            idle.idle(&bell, || core_worker.has_input());
+                        }
+                        since_flush += 1;
+                        if since_flush >= 64 {
+                            since_flush = 0;
+                            core_worker.maybe_flush();
+                        }
+                    }
+                    core_worker.finish(clock::wall_ns());
+                    core_worker
+                })?
+        };
+        // Sink thread.
+        let sink_pin = core_ids.get(args.feeds + 1).copied();
+        let sink_handle = {
+            let bell = Arc::clone(&sink_bell);
+            std::thread::Builder::new()
+                .name("io-sink".into())
+                .spawn_scoped(scope, move || {
+                    if let Some(id) = sink_pin {
+                        core_affinity::set_for_current(id);
+                    }
+                    bell.bind();
+                    let mut idle = Idle::new(wait_mode);
+                    let mut since_flush = 0u32;
+                    loop {
+                        let n = sink.pump();
+                        if n > 0 {
+                            idle.reset();
+                        } else if sink.input_closed() {
+                            break;
+                        } else {
+                            idle.idle(&bell, || sink.has_input());
+                        }
+                        since_flush += 1;
+                        if since_flush >= 64 {
+                            since_flush = 0;
+                            sink.maybe_flush();
+                        }
+                    }
+                    sink.finish()
+                })?
+        };
+
+        // This thread: collector and progress.
+        let mut totals = StageHistograms::new();
+        let mut hlog = match &args.hlog {
+            Some(p) => Some(report::HlogOut::create(p)?),
+            None => None,
+        };
+        let mut last_print = 0.0;
+        let mut rss_at_60s: Option<u64> = None;
+        let mut rss_max = 0u64;
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            for c in &mut collectors {
+                c.drain(|h| {
+                    totals.add(h);
+                    if let Some(out) = hlog.as_mut() {
+                        out.write(h);
+                    }
+                });
+            }
+            let elapsed = watch.elapsed_s();
+            let rss = report::rss_bytes();
+            rss_max = rss_max.max(rss);
+            if rss_at_60s.is_none() && elapsed >= 60.0 {
+                rss_at_60s = Some(rss);
+            }
+            if let Some(d) = args.duration
+                && elapsed >= d
+            {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if !args.quiet && elapsed - last_print >= 1.0 {
+                last_print = elapsed;
+                let events = core_stats.events.load(Ordering::Relaxed);
+                eprintln!(
+                    "arb replay: {elapsed:6.1}s  {} events  {:.2} M events/s  drops {}  rss {}",
+                    events,
+                    events as f64 / elapsed / 1e6,
+                    drop_counters
+                        .iter()
+                        .map(|d| d.load(Ordering::Relaxed))
+                        .sum::<u64>()
+                        + out_drops.load(Ordering::Relaxed),
+                    report::mib(rss)
+                );
+            }
+            if sink_handle.is_finished() {
+                break;
+            }
+        }
+        for h in feed_handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a feed thread panicked"))?;
+        }
+        let core_worker = core_handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
+        let hash = sink_handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
+            .context("writing --output")?;
+        for c in &mut collectors {
+            c.drain(|h| {
+                totals.add(h);
+                if let Some(out) = hlog.as_mut() {
+                    out.write(h);
+                }
+            });
+        }
+        if let Some(out) = hlog.take() {
+            out.finish()?;
+        }
+        let elapsed = watch.elapsed_s();
+        let summary = Summary {
+            elapsed_s: elapsed,
+            feed_stats: &feed_stats,
+            core_stats: &core_stats,
+            sink_stats: &sink_stats,
+            feed_drops: drop_counters
+                .iter()
+                .map(|d| d.load(Ordering::Relaxed))
+                .sum(),
+            out_drops: out_drops.load(Ordering::Relaxed),
+            reserved: res.total() as u64,
+            rss: report::rss_bytes(),
+            rss_max,
+            rss_at_60s,
+            totals: &totals,
+            hash,
+            registry: &registry,
+            core: core_worker.core(),
+        };
+        let report = summary.to_json();
+        eprint!("{}", summary.to_text());
+        if let Some(path) = &args.report_json {
+            std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn histogram_set_bytes() -> usize {
+    // Counts array of one 1 ns .. 60 s, 3-digit histogram: 26 buckets x 1024 sub-buckets x 8 B.
+    STAGES * 26 * 1024 * 8
+}
+
+fn pin_plan(feeds: usize) -> anyhow::Result<Vec<core_affinity::CoreId>> {
+    let ids = core_affinity::get_core_ids()
+        .ok_or_else(|| anyhow::anyhow!("--pin: cannot list this machine's cores"))?;
+    anyhow::ensure!(!ids.is_empty(), "--pin: no cores available");
+    let wanted = feeds + 2;
+    if ids.len() < wanted {
+        eprintln!(
+            "arb replay: warning: --pin wants {wanted} cores (feeds, core, sink) but {} are available; threads share cores",
+            ids.len()
+        );
+    }
+    Ok((0..wanted).map(|i| ids[i % ids.len()]).collect())
+}
+
+fn feed_loop(
+    worker: &mut FeedWorker,
+    reader: CaptureReader<'_>,
+    venues: &[bool],
+    speed: Speed,
+    loops: u64,
+    span_ns: i64,
+    stop: &AtomicBool,
+) {
+    let start_mono = clock::mono_ns();
+    let mut first_ts: Option<i64> = None;
+    let mut n = 0u64;
+    for pass in 0..loops {
+        let shift = span_ns.saturating_mul(pass as i64);
+        for rec in reader.records() {
+            if !venues[rec.exchange.index()] {
+                continue;
+            }
+            n += 1;
+            if n.is_multiple_of(1024) {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                worker.maybe_flush(clock::mono_ns(), clock::wall_ns());
+            }
+            let ts = rec.recv_ts_ns.saturating_add(shift);
+            if let Speed::Factor(f) = speed {
+                let t0 = *first_ts.get_or_insert(ts);
+                let target = start_mono + ((ts - t0) as f64 / f) as i64;
+                pace_until(target);
+            }
+            worker.set_time_shift(shift);
+            match rec.kind {
+                RecordKind::Connected => {
+                    worker.on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts)
+                }
+                RecordKind::Disconnected => {
+                    worker.on_connection(rec.exchange, rec.conn_id, ConnState::Disconnected, ts)
+                }
+                kind => {
+                    let frame_kind = match kind {
+                        RecordKind::Binary => FrameKind::Binary,
+                        RecordKind::Ping => FrameKind::Ping,
+                        RecordKind::Pong => FrameKind::Pong,
+                        RecordKind::Close => FrameKind::Close,
+                        _ => FrameKind::Text,
+                    };
+                    worker.on_frame(rec.exchange, rec.conn_id, frame_kind, ts, rec.payload);
+                }
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+    }
+}
+
+/// Waits until the monotonic clock reaches `target_ns`: sleeps while far, spins when close.
+fn pace_until(target_ns: i64) {
+    loop {
+        let now = clock::mono_ns();
+        let ahead = target_ns - now;
+        if ahead <= 0 {
+            return;
+        }
+        if ahead > 200_000 {
+            std::thread::sleep(Duration::from_nanos((ahead - 100_000) as u64));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+struct Summary<'a> {
+    elapsed_s: f64,
+    feed_stats: &'a [Arc<FeedStats>],
+    core_stats: &'a CoreStats,
+    sink_stats: &'a SinkStats,
+    feed_drops: u64,
+    out_drops: u64,
+    reserved: u64,
+    rss: u64,
+    rss_max: u64,
+    rss_at_60s: Option<u64>,
+    totals: &'a StageHistograms,
+    hash: Option<u64>,
+    registry: &'a SymbolRegistry,
+    core: &'a SpreadCore,
+}
+
+impl Summary<'_> {
+    fn sum(&self, f: impl Fn(&FeedStats) -> u64) -> u64 {
+        self.feed_stats.iter().map(|s| f(s)).sum()
+    }
+
+    fn to_json(&self) -> Value {
+        let r = Ordering::Relaxed;
+        let frames = self.sum(|s| s.frames.load(r));
+        let quotes = self.sum(|s| s.quotes.load(r));
+        let trades = self.sum(|s| s.trades.load(r));
+        let events = self.core_stats.events.load(r);
+        let mut latency = serde_json::Map::new();
+        for stage in Stage::all() {
+            let h = self.totals.get(stage);
+            if h.is_empty() {
+                continue;
+            }
+            latency.insert(stage.name().into(), report::percentiles_json(h));
+        }
+        let mut errors_by_venue = serde_json::Map::new();
+        for ex in Exchange::ALL {
+            let mut kinds = serde_json::Map::new();
+            for k in 0..ParseError::KINDS {
+                let n = self.sum(|s| s.decode_errors[ex.index()][k].load(r));
+                if n > 0 {
+                    kinds.insert(ParseError::kind_label(k).into(), json!(n));
+                }
+            }
+            if !kinds.is_empty() {
+                errors_by_venue.insert(ex.as_str().into(), Value::Object(kinds));
+            }
+        }
+        let mut clock = serde_json::Map::new();
+        for ex in Exchange::ALL {
+            let min = self
+                .feed_stats
+                .iter()
+                .map(|s| s.min_exch_to_recv_ns[ex.index()].load(r))
+                .min()
+                .unwrap_or(i64::MAX);
+            if min != i64::MAX {
+                clock.insert(
+                    ex.as_str().into(),
+                    json!({
+                        "min_exch_to_recv_ns": min,
+                        "negative_count": self.sum(|s| s.negative_exch_to_recv[ex.index()].load(r)),
+                    }),
+                );
+            }
+        }
+        let mut top = Vec::new();
+        self.core.top_opportunities(5, &mut top);
+        json!({
+            "machine": MachineHeader::detect().to_json(),
+            "frames": frames,
+            "events": events,
+            "quotes": quotes,
+            "trades": trades,
+            "spreads": self.core_stats.spreads.load(r),
+            "signals": self.core_stats.signals.load(r),
+            "gaps": self.sink_stats.gaps.load(r),
+            "stale_legs": self.core_stats.stale_legs.load(r),
+            "bad_books": self.core_stats.bad_books.load(r),
+            "elapsed_s": self.elapsed_s,
+            "events_per_s": events as f64 / self.elapsed_s.max(1e-9),
+            "frames_per_s": frames as f64 / self.elapsed_s.max(1e-9),
+            "drops": self.feed_drops + self.out_drops,
+            "drops_feed_rings": self.feed_drops,
+            "drops_sink_ring": self.out_drops,
+            "decode_errors": self.sum(|s| s.decode_errors_total()),
+            "decode_errors_by_venue": errors_by_venue,
+            "venue_clock": clock,
+            "memory_reserved_bytes": self.reserved,
+            "rss_bytes": self.rss,
+            "rss_max_bytes": self.rss_max,
+            "rss_at_60s_bytes": self.rss_at_60s,
+            "output_hash": self.hash.map(|h| format!("{h:016x}")),
+            "top_opportunities": top.iter().map(|(s, v)| json!({"symbol": self.registry.name(*s), "best_exec_pct": v})).collect::<Vec<_>>(),
+            "latency_ns": latency,
+        })
+    }
+
+    fn to_text(&self) -> String {
+        let j = self.to_json();
+        let mut s = String::new();
+        let g = |k: &str| j.get(k).cloned().unwrap_or(Value::Null);
+        s.push_str(&format!("{}\n", MachineHeader::detect().line()));
+        s.push_str(&format!(
+            "replayed {} frames, {} events ({} quotes, {} trades) in {:.2} s: {:.0} events/s, {:.0} frames/s\n",
+            g("frames"),
+            g("events"),
+            g("quotes"),
+            g("trades"),
+            self.elapsed_s,
+            g("events_per_s").as_f64().unwrap_or(0.0),
+            g("frames_per_s").as_f64().unwrap_or(0.0)
+        ));
+        s.push_str(&format!(
+            "spreads {}  signals {}  gaps {}  stale legs {}  bad books {}  drops {} (feed rings {}, sink ring {})  decode errors {}\n",
+            g("spreads"),
+            g("signals"),
+            g("gaps"),
+            g("stale_legs"),
+            g("bad_books"),
+            g("drops"),
+            self.feed_drops,
+            self.out_drops,
+            g("decode_errors")
+        ));
+        s.push_str(&format!(
+            "memory: reserved {}, rss {} (max {})\n",
+            report::mib(self.reserved),
+            report::mib(self.rss),
+            report::mib(self.rss_max)
+        ));
+        s.push_str(&report::latency_table(self.totals));
+        if let Some(h) = self.hash {
+            s.push_str(&format!("output hash {h:016x}\n"));
+        }
+        s
+    }
+}
