@@ -1,11 +1,46 @@
-//! Mexc decoding (in progress).
+//! MEXC spot v3: protobuf push decoding (aggregated book ticker, book ticker batch,
+//! aggregated deals), JSON control classification, subscribe requests, and the protobuf
+//! writer used to build synthetic pushes.
+//!
+//! Wire notes (`shared/exchanges/PROTOCOLS.md` §3): market data arrives as binary
+//! `PushDataV3ApiWrapper` protobuf frames; acks, `PONG` and errors as JSON text frames; the
+//! client sends `{"method":"PING"}`. The retired JSON market-data endpoint is not decoded.
+//!
+//! Unlike the JSON venues there is no second decoding path for pushes: the protobuf reader
+//! is already a layout-driven, validating scanner, so [`FrameDecoder::decode`] and
+//! [`FrameDecoder::decode_validating`] are the same function here. The differential check
+//! for MEXC is instead protobuf against JSON: text frames also accept the docs' JSON
+//! renderings of decoded pushes, and a push decodes to the same items in both encodings.
 
-use crate::decode::{Decoded, FrameDecoder, FrameKind};
+mod msg;
+mod parse;
+mod proto;
+mod subscribe;
+
+pub use msg::{
+    CHANNEL_BOOK_TICKER, CHANNEL_BOOK_TICKER_BATCH, CHANNEL_DEALS, MAX_CONN_LIFETIME_MS,
+    MAX_SUBSCRIPTIONS_PER_CONN, NO_DATA_CLOSE_MS, NO_SUBSCRIPTION_CLOSE_MS, PING_INTERVAL_MS,
+    WS_URL,
+};
+pub use proto::{
+    BookTickerBody, Deal, PushHeader, encode_book_ticker_batch_push, encode_book_ticker_push,
+    encode_deals_push,
+};
+pub use subscribe::{Interval, PING_REQUEST, subscribe_requests};
+
+use crate::decode::{Decoded, FrameDecoder, FrameKind, ws_control};
 use crate::error::ParseError;
+use crate::json::{DEFAULT_MAX_FRAME_BYTES, JsonScratch};
 
-/// Frame decoder for one Mexc connection.
+/// Frame decoder for one MEXC connection.
+///
+/// Control classes it emits: `Pong` `"pong"`, `Ack` `"subscribe"` (text = the echoed
+/// channels), `Error` `"subscribe"` (a `Not Subscribed successfully` reply, whatever its
+/// code), `Error` `"error"` (non-zero code), `Info` `"client_request"` (our own requests).
 #[derive(Debug, Default)]
-pub struct MexcDecoder {}
+pub struct MexcDecoder {
+    json: JsonScratch,
+}
 
 impl MexcDecoder {
     /// Creates a decoder with its own scratch buffers.
@@ -15,21 +50,36 @@ impl MexcDecoder {
 }
 
 impl FrameDecoder for MexcDecoder {
+    /// Decodes one frame: binary frames as protobuf (or as JSON when they start with `{`,
+    /// which no valid wrapper does), text frames as JSON.
+    #[inline]
     fn decode<F: FnMut(Decoded<'_>)>(
         &mut self,
         kind: FrameKind,
         frame: &[u8],
         out: &mut F,
     ) -> Result<(), ParseError> {
-        self.decode_validating(kind, frame, out)
+        if let Some(c) = ws_control(kind, frame) {
+            out(Decoded::Control(c));
+            return Ok(());
+        }
+        if kind == FrameKind::Binary && frame.first() != Some(&b'{') {
+            if frame.len() > DEFAULT_MAX_FRAME_BYTES {
+                return Err(ParseError::Oversize);
+            }
+            return parse::protobuf(frame, out);
+        }
+        self.json.parse(frame, |root| parse::json(root, out))
     }
 
+    /// The same as [`FrameDecoder::decode`]: MEXC has no separate fast path (see the
+    /// module docs).
     fn decode_validating<F: FnMut(Decoded<'_>)>(
         &mut self,
-        _kind: FrameKind,
-        _frame: &[u8],
-        _out: &mut F,
+        kind: FrameKind,
+        frame: &[u8],
+        out: &mut F,
     ) -> Result<(), ParseError> {
-        Err(ParseError::Unsupported("decoder not written yet"))
+        self.decode(kind, frame, out)
     }
 }

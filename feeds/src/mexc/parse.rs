@@ -1,0 +1,454 @@
+//! MEXC message parsing: protobuf pushes, and JSON text (control replies, plus the docs'
+//! JSON renderings of decoded pushes), both reduced to the same header and body values so
+//! the two encodings of one push decode identically.
+
+use arb_engine::Side;
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+
+use super::proto::{Reader, book_ticker, deals, wrapper};
+use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
+use crate::error::ParseError;
+use crate::num;
+
+/// Wrapper header values; `""` / 0 when absent, as proto3 leaves defaults out.
+#[derive(Debug, Default, Clone, Copy)]
+struct Header<'a> {
+    channel: &'a str,
+    symbol: &'a str,
+    create_ms: i64,
+    send_ms: i64,
+}
+
+impl<'a> Header<'a> {
+    /// The native symbol: `symbol`, else the channel text after its last `@`.
+    fn native(&self) -> Result<&'a str, ParseError> {
+        if !self.symbol.is_empty() {
+            return Ok(self.symbol);
+        }
+        match self.channel.rsplit_once('@') {
+            Some((_, s)) if !s.is_empty() => Ok(s),
+            _ => Err(ParseError::MissingField("symbol")),
+        }
+    }
+
+    /// Quote timestamp: `sendTime`, else `createTime`, else 0.
+    fn quote_ts_ns(&self) -> Result<i64, ParseError> {
+        if self.send_ms != 0 {
+            ms_to_ns(self.send_ms, "sendTime")
+        } else {
+            ms_to_ns(self.create_ms, "createTime")
+        }
+    }
+}
+
+/// The body a push carries, as protobuf bytes (`B = &[u8]`) or a JSON value.
+#[derive(Debug, Clone, Copy)]
+enum Body<B> {
+    BookTicker(B),
+    BookTickerBatch(B),
+    Deals(B),
+    Unsupported(&'static str),
+}
+
+/// Book ticker text fields (`""` when absent).
+#[derive(Debug, Default, Clone, Copy)]
+struct TickerFields<'a> {
+    bid_price: &'a str,
+    bid_quantity: &'a str,
+    ask_price: &'a str,
+    ask_quantity: &'a str,
+}
+
+/// Deal item fields (`""` / 0 when absent).
+#[derive(Debug, Default, Clone, Copy)]
+struct DealFields<'a> {
+    price: &'a str,
+    quantity: &'a str,
+    trade_type: i64,
+    time_ms: i64,
+    trade_id: &'a str,
+}
+
+fn ms_to_ns(ms: i64, key: &'static str) -> Result<i64, ParseError> {
+    let ms = u64::try_from(ms).map_err(|_| ParseError::BadValue(key))?;
+    num::ms_to_ns(ms, key)
+}
+
+/// A best price: empty text means the side is empty.
+fn book_px(text: &str, key: &'static str) -> Result<f64, ParseError> {
+    if text.is_empty() {
+        return Err(ParseError::EmptySide);
+    }
+    num::parse_decimal(text.as_bytes(), key)
+}
+
+fn quote<'a>(h: &Header<'a>, t: TickerFields<'_>) -> Result<RawQuote<'a>, ParseError> {
+    Ok(RawQuote {
+        native: h.native()?,
+        bid_px: book_px(t.bid_price, "bidPrice")?,
+        bid_qty: num::parse_decimal(t.bid_quantity.as_bytes(), "bidQuantity")?,
+        ask_px: book_px(t.ask_price, "askPrice")?,
+        ask_qty: num::parse_decimal(t.ask_quantity.as_bytes(), "askQuantity")?,
+        exch_ts_ns: h.quote_ts_ns()?,
+    })
+}
+
+fn trade<'a>(h: &Header<'a>, d: DealFields<'a>) -> Result<RawTrade<'a>, ParseError> {
+    Ok(RawTrade {
+        native: h.native()?,
+        px: num::parse_decimal(d.price.as_bytes(), "price")?,
+        qty: num::parse_decimal(d.quantity.as_bytes(), "quantity")?,
+        side: match d.trade_type {
+            1 => Side::Buy,
+            2 => Side::Sell,
+            _ => return Err(ParseError::BadValue("tradeType")),
+        },
+        trade_id: RawTradeId::Text(d.trade_id),
+        exch_ts_ns: ms_to_ns(d.time_ms, "time")?,
+    })
+}
+
+/// Decodes a `PushDataV3ApiWrapper` frame.
+///
+/// # Hot path
+/// Allocates never; the items borrow `frame`.
+pub(super) fn protobuf<F: FnMut(Decoded<'_>)>(frame: &[u8], out: &mut F) -> Result<(), ParseError> {
+    let mut h = Header::default();
+    let mut body = None;
+    let mut r = Reader::new(frame);
+    while let Some((number, f)) = r.next_field()? {
+        match number {
+            wrapper::CHANNEL => h.channel = f.string()?,
+            wrapper::SYMBOL => h.symbol = f.string()?,
+            wrapper::CREATE_TIME => h.create_ms = f.int64()?,
+            wrapper::SEND_TIME => h.send_ms = f.int64()?,
+            wrapper::PUBLIC_AGGRE_BOOK_TICKER | wrapper::PUBLIC_BOOK_TICKER => {
+                body = Some(Body::BookTicker(f.message()?));
+            }
+            wrapper::PUBLIC_BOOK_TICKER_BATCH => body = Some(Body::BookTickerBatch(f.message()?)),
+            wrapper::PUBLIC_AGGRE_DEALS | wrapper::PUBLIC_DEALS => {
+                body = Some(Body::Deals(f.message()?));
+            }
+            other => {
+                if let Some(what) = unsupported_body(other) {
+                    f.message()?;
+                    body = Some(Body::Unsupported(what));
+                }
+            }
+        }
+    }
+    match body.ok_or(ParseError::UnknownMessage)? {
+        Body::BookTicker(b) => out(Decoded::Quote(quote(&h, pb_ticker(b)?)?)),
+        Body::BookTickerBatch(b) => {
+            let mut r = Reader::new(b);
+            while let Some((number, f)) = r.next_field()? {
+                if number == book_ticker::BATCH_ITEMS {
+                    out(Decoded::Quote(quote(&h, pb_ticker(f.message()?)?)?));
+                }
+            }
+        }
+        Body::Deals(b) => {
+            let mut r = Reader::new(b);
+            while let Some((number, f)) = r.next_field()? {
+                match number {
+                    deals::DEALS => out(Decoded::Trade(trade(&h, pb_deal(f.message()?)?)?)),
+                    deals::EVENT_TYPE => {
+                        f.string()?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Body::Unsupported(what) => return Err(ParseError::Unsupported(what)),
+    }
+    Ok(())
+}
+
+/// Wrapper bodies (301–313) arb knows but does not consume.
+fn unsupported_body(number: u32) -> Option<&'static str> {
+    match number {
+        302 | 303 | 312 | wrapper::PUBLIC_AGGRE_DEPTHS => Some("depth"),
+        304 | 306 | 307 => Some("private"),
+        308 => Some("kline"),
+        309 | 310 => Some("mini ticker"),
+        _ => None,
+    }
+}
+
+fn pb_ticker(buf: &[u8]) -> Result<TickerFields<'_>, ParseError> {
+    let mut t = TickerFields::default();
+    let mut r = Reader::new(buf);
+    while let Some((number, f)) = r.next_field()? {
+        match number {
+            book_ticker::BID_PRICE => t.bid_price = f.string()?,
+            book_ticker::BID_QUANTITY => t.bid_quantity = f.string()?,
+            book_ticker::ASK_PRICE => t.ask_price = f.string()?,
+            book_ticker::ASK_QUANTITY => t.ask_quantity = f.string()?,
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+fn pb_deal(buf: &[u8]) -> Result<DealFields<'_>, ParseError> {
+    let mut d = DealFields::default();
+    let mut r = Reader::new(buf);
+    while let Some((number, f)) = r.next_field()? {
+        match number {
+            deals::PRICE => d.price = f.string()?,
+            deals::QUANTITY => d.quantity = f.string()?,
+            deals::TRADE_TYPE => d.trade_type = f.int64()?,
+            deals::TIME => d.time_ms = f.int64()?,
+            deals::TRADE_ID => d.trade_id = f.string()?,
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+/// Decodes a JSON text frame: control replies, our own requests, and JSON renderings of
+/// pushes (any key case: `sendtime`/`sendTime`, `publicbookticker`, `dealsList` ...).
+pub(super) fn json<F: FnMut(Decoded<'_>)>(
+    root: Value<'_, '_>,
+    out: &mut F,
+) -> Result<(), ParseError> {
+    if !root.is_object() {
+        return Err(ParseError::UnknownMessage);
+    }
+    if let Some(method) = root.get("method") {
+        out(Decoded::Control(
+            Control::new(ControlKind::Info, "client_request").with_text(method.into_string()),
+        ));
+        return Ok(());
+    }
+    let (code, msg) = (root.get("code"), root.get("msg"));
+    if code.is_none() && msg.is_none() {
+        return json_push(root, out);
+    }
+    let code = match code {
+        Some(c) => c.as_i64().ok_or(ParseError::WrongType("code"))?,
+        None => 0,
+    };
+    let msg = match msg {
+        Some(m) => Some(m.into_string().ok_or(ParseError::WrongType("msg"))?),
+        None => None,
+    };
+    let id = root.get("id").and_then(|v| v.into_string());
+    let control = if msg.is_some_and(|m| m.starts_with("Not Subscribed successfully")) {
+        Control::new(ControlKind::Error, "subscribe")
+            .with_code(Some(code))
+            .with_text(msg)
+    } else if code != 0 {
+        Control::new(ControlKind::Error, "error")
+            .with_code(Some(code))
+            .with_text(msg)
+    } else if msg == Some("PONG") {
+        Control::new(ControlKind::Pong, "pong")
+    } else {
+        Control::new(ControlKind::Ack, "subscribe").with_text(msg.filter(|m| !m.is_empty()))
+    };
+    out(Decoded::Control(control.with_id(id)));
+    Ok(())
+}
+
+/// Keys of a pushed wrapper rendered as JSON, matched without regard to case.
+#[derive(Debug, Clone, Copy)]
+enum WrapperKey {
+    Channel,
+    Symbol,
+    CreateTime,
+    SendTime,
+    Body(Body<()>),
+}
+
+const WRAPPER_KEYS: &[(&str, WrapperKey)] = &[
+    ("channel", WrapperKey::Channel),
+    ("symbol", WrapperKey::Symbol),
+    ("createTime", WrapperKey::CreateTime),
+    ("sendTime", WrapperKey::SendTime),
+    (
+        "publicAggreBookTicker",
+        WrapperKey::Body(Body::BookTicker(())),
+    ),
+    ("publicBookTicker", WrapperKey::Body(Body::BookTicker(()))),
+    (
+        "publicBookTickerBatch",
+        WrapperKey::Body(Body::BookTickerBatch(())),
+    ),
+    ("publicAggreDeals", WrapperKey::Body(Body::Deals(()))),
+    ("publicDeals", WrapperKey::Body(Body::Deals(()))),
+    (
+        "publicAggreDepths",
+        WrapperKey::Body(Body::Unsupported("depth")),
+    ),
+    (
+        "publicIncreaseDepths",
+        WrapperKey::Body(Body::Unsupported("depth")),
+    ),
+    (
+        "publicLimitDepths",
+        WrapperKey::Body(Body::Unsupported("depth")),
+    ),
+    (
+        "publicIncreaseDepthsBatch",
+        WrapperKey::Body(Body::Unsupported("depth")),
+    ),
+    (
+        "privateOrders",
+        WrapperKey::Body(Body::Unsupported("private")),
+    ),
+    (
+        "privateDeals",
+        WrapperKey::Body(Body::Unsupported("private")),
+    ),
+    (
+        "privateAccount",
+        WrapperKey::Body(Body::Unsupported("private")),
+    ),
+    (
+        "publicSpotKline",
+        WrapperKey::Body(Body::Unsupported("kline")),
+    ),
+    (
+        "publicMiniTicker",
+        WrapperKey::Body(Body::Unsupported("mini ticker")),
+    ),
+    (
+        "publicMiniTickers",
+        WrapperKey::Body(Body::Unsupported("mini ticker")),
+    ),
+];
+
+/// Looks `key` up in `table` ignoring ASCII case.
+fn lookup<T: Copy>(key: &str, table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        .map(|&(_, v)| v)
+}
+
+fn json_push<F: FnMut(Decoded<'_>)>(root: Value<'_, '_>, out: &mut F) -> Result<(), ParseError> {
+    let obj = root.as_object().ok_or(ParseError::UnknownMessage)?;
+    let mut h = Header::default();
+    let mut body = None;
+    for (key, v) in obj.iter() {
+        match lookup(key, WRAPPER_KEYS) {
+            Some(WrapperKey::Channel) => h.channel = json_str(v, "channel")?,
+            Some(WrapperKey::Symbol) => h.symbol = json_str(v, "symbol")?,
+            Some(WrapperKey::CreateTime) => h.create_ms = json_int(v, "createTime")?,
+            Some(WrapperKey::SendTime) => h.send_ms = json_int(v, "sendTime")?,
+            Some(WrapperKey::Body(b)) => {
+                body = Some(match b {
+                    Body::BookTicker(()) => Body::BookTicker(v),
+                    Body::BookTickerBatch(()) => Body::BookTickerBatch(v),
+                    Body::Deals(()) => Body::Deals(v),
+                    Body::Unsupported(what) => Body::Unsupported(what),
+                });
+            }
+            None => {}
+        }
+    }
+    match body.ok_or(ParseError::UnknownMessage)? {
+        Body::BookTicker(v) => out(Decoded::Quote(quote(&h, json_ticker(v)?)?)),
+        Body::BookTickerBatch(v) => {
+            for item in json_list(v, &["items", "itemsList"], "items")? {
+                out(Decoded::Quote(quote(&h, json_ticker(item)?)?));
+            }
+        }
+        Body::Deals(v) => {
+            for item in json_list(v, &["deals", "dealsList"], "deals")? {
+                out(Decoded::Trade(trade(&h, json_deal(item)?)?));
+            }
+        }
+        Body::Unsupported(what) => return Err(ParseError::Unsupported(what)),
+    }
+    Ok(())
+}
+
+/// The repeated field of a body (first of `names` present, any case); empty when absent,
+/// as proto3 renderings leave empty lists out.
+fn json_list<'t, 'i>(
+    body: Value<'t, 'i>,
+    names: &[&str],
+    key: &'static str,
+) -> Result<impl Iterator<Item = Value<'t, 'i>>, ParseError> {
+    let obj = body.as_object().ok_or(ParseError::WrongType(key))?;
+    let list = obj
+        .iter()
+        .find(|(k, _)| names.iter().any(|n| n.eq_ignore_ascii_case(k)))
+        .map(|(_, v)| v);
+    let arr = match list {
+        Some(v) => Some(v.into_array().ok_or(ParseError::WrongType(key))?),
+        None => None,
+    };
+    Ok(arr.into_iter().flat_map(|a| a.iter()))
+}
+
+fn json_ticker<'i>(v: Value<'_, 'i>) -> Result<TickerFields<'i>, ParseError> {
+    let obj = v.as_object().ok_or(ParseError::WrongType("bookTicker"))?;
+    let mut t = TickerFields::default();
+    for (key, v) in obj.iter() {
+        match lookup(
+            key,
+            &[
+                ("bidPrice", 0),
+                ("bidQuantity", 1),
+                ("askPrice", 2),
+                ("askQuantity", 3),
+            ],
+        ) {
+            Some(0) => t.bid_price = json_str(v, "bidPrice")?,
+            Some(1) => t.bid_quantity = json_str(v, "bidQuantity")?,
+            Some(2) => t.ask_price = json_str(v, "askPrice")?,
+            Some(3) => t.ask_quantity = json_str(v, "askQuantity")?,
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+fn json_deal<'i>(v: Value<'_, 'i>) -> Result<DealFields<'i>, ParseError> {
+    let obj = v.as_object().ok_or(ParseError::WrongType("deals"))?;
+    let mut d = DealFields::default();
+    for (key, v) in obj.iter() {
+        match lookup(
+            key,
+            &[
+                ("price", 0),
+                ("quantity", 1),
+                ("tradeType", 2),
+                ("time", 3),
+                ("tradeId", 4),
+            ],
+        ) {
+            Some(0) => d.price = json_str(v, "price")?,
+            Some(1) => d.quantity = json_str(v, "quantity")?,
+            Some(2) => d.trade_type = json_int(v, "tradeType")?,
+            Some(3) => d.time_ms = json_int(v, "time")?,
+            Some(4) => d.trade_id = json_str(v, "tradeId")?,
+            _ => {}
+        }
+    }
+    Ok(d)
+}
+
+fn json_str<'i>(v: Value<'_, 'i>, key: &'static str) -> Result<&'i str, ParseError> {
+    v.into_string().ok_or(ParseError::WrongType(key))
+}
+
+/// An integer rendered as a JSON number or as digit text (64-bit values become strings in
+/// protobuf's JSON mapping).
+fn json_int(v: Value<'_, '_>, key: &'static str) -> Result<i64, ParseError> {
+    if let Some(s) = v.into_string() {
+        let n = num::parse_u64(s.as_bytes(), key)?;
+        return i64::try_from(n).map_err(|_| ParseError::BadValue(key));
+    }
+    if let Some(n) = v.as_i64() {
+        return Ok(n);
+    }
+    if v.as_u64().is_some() || v.as_f64().is_some() {
+        return Err(ParseError::BadValue(key));
+    }
+    Err(ParseError::WrongType(key))
+}
