@@ -25,6 +25,7 @@ pub mod clock;
 pub mod event;
 pub mod metrics;
 pub mod pair;
+pub mod ranking;
 pub mod ring;
 pub mod spread;
 pub mod symbol;

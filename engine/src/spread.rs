@@ -308,8 +308,14 @@ impl SpreadCore {
                 .filter(|(_, v)| !v.is_nan())
                 .map(|(i, v)| (SymbolId(i as u32), *v)),
         );
-        out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        out.truncate(n);
+        let best_first =
+            |a: &(SymbolId, f64), b: &(SymbolId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if n < out.len() {
+            // O(symbols) partition, then sort only the top n.
+            out.select_nth_unstable_by(n, best_first);
+            out.truncate(n);
+        }
+        out.sort_unstable_by(best_first);
     }
 
     /// Processes one event, emitting outputs into `out`.

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock;
 use crate::event::Event;
+use crate::event::SymbolId;
 use crate::metrics::{Stage, StageRecorder};
+use crate::ranking::RankingBoard;
 use crate::ring::{Consumer, Envelope, RingTx};
 use crate::spread::{CoreCounters, CoreOut, SpreadCore};
 
@@ -48,7 +50,15 @@ pub struct CoreWorker {
     outputs: u64,
     max_depth: u64,
     scratch: Vec<CoreOut>,
+    board: Arc<RankingBoard>,
+    ranking_scratch: Vec<(SymbolId, f64)>,
+    next_publish_mono_ns: i64,
+    last_event_ts_ns: i64,
 }
+
+/// How often the core republishes the ranking board: often enough for a live table,
+/// rare enough that the O(symbols) pass stays off the latency tail.
+pub const RANKING_INTERVAL_NS: i64 = 250_000_000;
 
 impl CoreWorker {
     /// Wires a core to its input rings and its output ring.
@@ -69,7 +79,17 @@ impl CoreWorker {
             outputs: 0,
             max_depth: 0,
             scratch: Vec::with_capacity(MAX_OUTPUTS_PER_EVENT),
+            board: Arc::new(RankingBoard::new(64)),
+            ranking_scratch: Vec::new(),
+            next_publish_mono_ns: 0,
+            last_event_ts_ns: 0,
         }
+    }
+
+    /// Returns the ranking board the core publishes (top symbols by best executable
+    /// spread), for readers on other threads.
+    pub fn ranking(&self) -> Arc<RankingBoard> {
+        Arc::clone(&self.board)
     }
 
     /// Returns the core (cold path: reports, windows).
@@ -102,6 +122,9 @@ impl CoreWorker {
             }
             for _ in 0..BATCH {
                 let Ok(env) = self.inputs[i].pop() else { break };
+                if let Event::Quote(q) = &env.item {
+                    self.last_event_ts_ns = q.recv_ts_ns;
+                }
                 let scratch = &mut self.scratch;
                 scratch.clear();
                 self.core.on_event(&env.item, &mut |o| scratch.push(o));
@@ -130,6 +153,17 @@ impl CoreWorker {
         let now = clock::mono_ns();
         self.recorder.maybe_flush(now, clock::wall_ns());
         self.publish();
+        if now >= self.next_publish_mono_ns {
+            self.next_publish_mono_ns = now + RANKING_INTERVAL_NS;
+            self.publish_ranking();
+        }
+    }
+
+    fn publish_ranking(&mut self) {
+        let cap = self.board.capacity();
+        self.core.top_opportunities(cap, &mut self.ranking_scratch);
+        self.board
+            .publish(self.last_event_ts_ns, &self.ranking_scratch);
     }
 
     /// Closes open gaps at `end_ns`, flushes histograms and counters (end of run).
@@ -148,6 +182,7 @@ impl CoreWorker {
         self.out.notify();
         self.recorder.flush(clock::wall_ns());
         self.publish();
+        self.publish_ranking();
     }
 
     /// Returns the core's own counters.

@@ -272,3 +272,32 @@ mod property_tests {
         }
     }
 }
+
+#[test]
+fn ranking_keeps_the_best_n_symbols_best_first() {
+    let reg = registry(&[Exchange::Binance, Exchange::Okx], 10);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let mut events = Vec::new();
+    for s in 0..10u32 {
+        // Symbol s: Binance bids above OKX's ask by s * 0.01 %.
+        events.push(quote(s, Exchange::Okx, 99.9, 100.0, SEC));
+        events.push(quote(
+            s,
+            Exchange::Binance,
+            100.0 + f64::from(s) * 0.01,
+            100.1 + f64::from(s) * 0.01,
+            SEC,
+        ));
+    }
+    run(&mut core, &events);
+    let mut top = Vec::new();
+    core.top_opportunities(3, &mut top);
+    let ids: Vec<u32> = top.iter().map(|(s, _)| s.0).collect();
+    assert_eq!(ids, [9, 8, 7]);
+    assert!(top[0].1 > top[1].1 && top[1].1 > top[2].1);
+    let board = arb_engine::ranking::RankingBoard::new(3);
+    board.publish(SEC, &top);
+    let mut read = Vec::new();
+    assert_eq!(board.read(&mut read), Some(SEC));
+    assert_eq!(read, top);
+}
