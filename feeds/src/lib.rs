@@ -28,6 +28,7 @@ pub mod capture;
 pub mod decode;
 pub mod error;
 pub mod feed;
+pub mod r#gen;
 pub mod json;
 pub mod num;
 pub mod scan;
