@@ -166,8 +166,9 @@ impl CoreWorker {
             .publish(self.last_event_ts_ns, &self.ranking_scratch);
     }
 
-    /// Closes open gaps at `end_ns`, flushes histograms and counters (end of run).
-    pub fn finish(&mut self, end_ns: i64) {
+    /// Closes open gaps at `end_ns`, flushes histograms, counters and the ranking, and
+    /// hangs up the output ring so the sink can finish; returns the core for reports.
+    pub fn finish(mut self, end_ns: i64) -> SpreadCore {
         let scratch = &mut self.scratch;
         scratch.clear();
         self.core.close_gaps(end_ns, &mut |o| scratch.push(o));
@@ -183,6 +184,7 @@ impl CoreWorker {
         self.recorder.flush(clock::wall_ns());
         self.publish();
         self.publish_ranking();
+        self.core
     }
 
     /// Returns the core's own counters.

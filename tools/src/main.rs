@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod generate;
 mod latency;
 mod replay;
 mod report;
@@ -26,6 +27,8 @@ enum Command {
     /// Decode raw exchange messages (one per line on stdin, or a capture file) into
     /// normalised events, one JSON object per line.
     Decode(decode::DecodeArgs),
+    /// Write a deterministic synthetic capture in the eight venues' real wire formats.
+    Gen(generate::GenArgs),
     /// Drive a capture through the whole pipeline and report throughput, latency
     /// percentiles per stage, drops, errors and memory.
     Replay(replay::ReplayArgs),
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Gen(args) => generate::run(args),
         Command::Replay(args) => replay::run(&args),
         Command::Latency(args) => latency::run(&args),
     };

@@ -83,8 +83,9 @@ pub(crate) struct ReplayArgs {
     /// Refuse to start if the reserved memory exceeds this many MiB.
     #[arg(long, default_value_t = 8192)]
     memory_budget_mb: u64,
-    /// Drop events when a feed ring is full, as live feeds do, instead of making the replay
-    /// source wait (a file loses nothing by waiting, so waiting is the default).
+    /// Drop events when a ring is full (counted), as the live pipeline does, instead of
+    /// making the replay source and the core wait (a file loses nothing by waiting, so
+    /// waiting is the default and keeps replays deterministic).
     #[arg(long)]
     drop_when_full: bool,
     /// No progress lines on stderr.
@@ -244,8 +245,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         inputs.push(rx);
     }
     let (out_tx, out_rx) = RingBuffer::new(args.ring_capacity);
-    // The core never waits for the sink: a full output ring drops (counted).
-    let out_tx = RingTx::new(out_tx, FullPolicy::DropNewest, Arc::clone(&sink_bell));
+    // Same policy as the feed rings: replaying a file, the core may wait for the sink
+    // (nothing is lost); with --drop-when-full it drops and counts, as it will live.
+    let out_tx = RingTx::new(out_tx, policy, Arc::clone(&sink_bell));
     let out_drops = out_tx.drops();
     let (core_rec, core_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
     collectors.push(core_col);
@@ -326,8 +328,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                             core_worker.maybe_flush();
                         }
                     }
-                    core_worker.finish(clock::wall_ns());
-                    core_worker
+                    core_worker.finish(clock::wall_ns())
                 })?
         };
         // Sink thread.
@@ -415,7 +416,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             h.join()
                 .map_err(|_| anyhow::anyhow!("a feed thread panicked"))?;
         }
-        let core_worker = core_handle
+        let final_core = core_handle
             .join()
             .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
         let hash = sink_handle
@@ -451,7 +452,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             totals: &totals,
             hash,
             registry: &registry,
-            core: core_worker.core(),
+            core: &final_core,
         };
         let report = summary.to_json();
         eprint!("{}", summary.to_text());

@@ -1,0 +1,179 @@
+//! After warm-up, the feed and core hot paths allocate nothing: a generated capture is
+//! replayed twice through a feed worker, the spread core and the sink on one thread under
+//! a counting global allocator, and the second pass must not allocate at all.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator is the instrument of this test"
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::process::Command;
+use std::sync::Arc;
+
+use arb_engine::event::ConnState;
+use arb_engine::metrics::stage_channel;
+use arb_engine::ring::{Doorbell, FullPolicy, RingBuffer, RingTx};
+use arb_engine::window::WindowConfig;
+use arb_engine::worker::{CoreStats, CoreWorker};
+use arb_engine::{CoreConfig, SpreadCore};
+use arb_feeds::FrameKind;
+use arb_feeds::capture::{CaptureReader, RecordKind};
+use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_io::sink::{SinkStats, SinkWorker};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: delegates to the system allocator unchanged; only counts calls on this thread.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: Delegated to the caller.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: Delegated to the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: Delegated to the caller.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+#[test]
+fn feed_core_and_sink_allocate_nothing_after_warm_up() {
+    let dir = std::env::temp_dir().join(format!("arb-test-alloc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("a.arbcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_arb"))
+        .args(["gen", "--out"])
+        .arg(&cap)
+        .args([
+            "--symbols",
+            "20",
+            "--rate",
+            "20000",
+            "--duration",
+            "2",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&cap).unwrap();
+    let reader = CaptureReader::new(&bytes).unwrap();
+    let registry = Arc::new(reader.symbols().unwrap());
+
+    let bell = Doorbell::new();
+    let (tx, rx) = RingBuffer::new(4096);
+    let (feed_rec, mut feed_col) = stage_channel(1_000_000, 2);
+    let mut feed = FeedWorker::new(
+        Arc::clone(&registry),
+        RingTx::new(tx, FullPolicy::DropNewest, Arc::clone(&bell)),
+        feed_rec,
+        FeedStats::new(),
+    );
+    let config = CoreConfig {
+        window: WindowConfig {
+            buckets: 60,
+            bucket_ns: 1_000_000_000,
+            raw_points: 50,
+        },
+        ..CoreConfig::default()
+    };
+    let (out_tx, out_rx) = RingBuffer::new(1 << 15);
+    let (core_rec, mut core_col) = stage_channel(1_000_000, 2);
+    let mut core = CoreWorker::new(
+        SpreadCore::new(&registry, config),
+        vec![rx],
+        RingTx::new(out_tx, FullPolicy::DropNewest, Arc::clone(&bell)),
+        core_rec,
+        Arc::new(CoreStats::default()),
+    );
+    let (sink_rec, mut sink_col) = stage_channel(1_000_000, 2);
+    let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::new(SinkStats::default())).with_hash();
+
+    let mut pass = |shift: i64| {
+        let mut n = 0u64;
+        for rec in reader.records() {
+            let ts = rec.recv_ts_ns + shift;
+            feed.set_time_shift(shift);
+            match rec.kind {
+                RecordKind::Connected => {
+                    feed.on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts)
+                }
+                RecordKind::Disconnected => {
+                    feed.on_connection(rec.exchange, rec.conn_id, ConnState::Disconnected, ts)
+                }
+                RecordKind::Binary => feed.on_frame(
+                    rec.exchange,
+                    rec.conn_id,
+                    FrameKind::Binary,
+                    ts,
+                    rec.payload,
+                ),
+                RecordKind::Ping => {
+                    feed.on_frame(rec.exchange, rec.conn_id, FrameKind::Ping, ts, rec.payload)
+                }
+                RecordKind::Pong => {
+                    feed.on_frame(rec.exchange, rec.conn_id, FrameKind::Pong, ts, rec.payload)
+                }
+                RecordKind::Close => {
+                    feed.on_frame(rec.exchange, rec.conn_id, FrameKind::Close, ts, rec.payload)
+                }
+                RecordKind::Text => {
+                    feed.on_frame(rec.exchange, rec.conn_id, FrameKind::Text, ts, rec.payload)
+                }
+            }
+            n += 1;
+            if n.is_multiple_of(64) {
+                while core.pump() > 0 {}
+                while sink.pump() > 0 {}
+                feed.maybe_flush(n as i64 * 1_000, 0);
+                core.maybe_flush();
+                sink.maybe_flush();
+            }
+        }
+        while core.pump() > 0 {}
+        while sink.pump() > 0 {}
+        n
+    };
+    let span = 10_000_000_000;
+    pass(0);
+    pass(span);
+    // The collector runs on another thread in the real pipeline; here, between passes.
+    feed_col.drain(|_| {});
+    core_col.drain(|_| {});
+    sink_col.drain(|_| {});
+    let before = allocs();
+    let records = pass(2 * span);
+    let during = allocs() - before;
+    assert!(records > 10_000);
+    assert_eq!(
+        during, 0,
+        "{during} allocations while replaying {records} records after warm-up"
+    );
+    assert!(core.counters().spreads > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
