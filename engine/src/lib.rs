@@ -29,6 +29,7 @@ pub mod ranking;
 pub mod ring;
 pub mod spread;
 pub mod symbol;
+mod sys;
 pub mod window;
 pub mod worker;
 

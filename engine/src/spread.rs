@@ -16,7 +16,7 @@
 use crate::event::{ConnState, Event, Exchange, Quote, SymbolId, Trade, VenueState};
 use crate::pair::{PAIRS, VenuePair};
 use crate::symbol::SymbolRegistry;
-use crate::window::{WindowConfig, WindowStore};
+use crate::window::{WindowConfig, WindowCursor, WindowStore};
 
 /// Connections tracked per venue for gap records; larger ids share the last slot.
 pub const MAX_CONNS_PER_VENUE: usize = 256;
@@ -51,16 +51,107 @@ impl Default for CoreConfig {
     }
 }
 
-/// A quote the core accepted, forwarded to storage with the venue's own spread.
+/// A quote the core accepted, with the venue's own spread and every pair spread it
+/// produced: one ring slot per quote instead of one per pair (the pair results share the
+/// quote's time, symbol and venue).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuoteUpdate {
     /// The quote.
     pub quote: Quote,
     /// `(ask - bid) / ask * 100`.
     pub own_spread_pct: f64,
+    /// The pair spreads against every live, fresh other venue.
+    pub spreads: PairSpreads,
 }
 
-/// One pair's spreads after a quote of either leg.
+impl QuoteUpdate {
+    /// Returns each pair result as a self-contained [`SpreadUpdate`].
+    pub fn spread_updates(&self) -> impl Iterator<Item = SpreadUpdate> + '_ {
+        self.spreads.iter().map(|p| SpreadUpdate {
+            ts_ns: self.quote.recv_ts_ns,
+            symbol: self.quote.symbol,
+            pair: p.pair,
+            trigger: self.quote.exchange,
+            dev_pct: p.dev_pct,
+            exec_ab_pct: p.exec_ab_pct,
+            exec_ba_pct: p.exec_ba_pct,
+            other_age_ns: p.other_age_ns,
+        })
+    }
+}
+
+/// One pair's spreads, as carried inside a [`QuoteUpdate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairSpread {
+    /// The pair, alphabetical.
+    pub pair: VenuePair,
+    /// `(bid_A / bid_B - 1) * 100`.
+    pub dev_pct: f64,
+    /// Buy on A (first), sell on B: `(bid_B - ask_A) / ask_A * 100`.
+    pub exec_ab_pct: f64,
+    /// Buy on B, sell on A: `(bid_A - ask_B) / ask_B * 100`.
+    pub exec_ba_pct: f64,
+    /// Age of the other leg (receive-time difference), ns.
+    pub other_age_ns: i64,
+}
+
+/// Up to seven pair results (one per other venue), inline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairSpreads {
+    /// Invariant: `len <= items.len()`.
+    len: u8,
+    items: [PairSpread; Exchange::COUNT - 1],
+}
+
+impl PairSpreads {
+    /// No pair results.
+    pub const EMPTY: PairSpreads = PairSpreads {
+        len: 0,
+        items: [PairSpread {
+            pair: VenuePair {
+                first: Exchange::Binance,
+                second: Exchange::Bingx,
+            },
+            dev_pct: 0.0,
+            exec_ab_pct: 0.0,
+            exec_ba_pct: 0.0,
+            other_age_ns: 0,
+        }; Exchange::COUNT - 1],
+    };
+
+    /// Appends a result; ignores it past seven (cannot happen: one per other venue).
+    #[inline]
+    pub fn push(&mut self, p: PairSpread) {
+        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
+            *slot = p;
+            self.len += 1;
+        }
+    }
+
+    /// Returns the results.
+    #[inline]
+    pub fn as_slice(&self) -> &[PairSpread] {
+        &self.items[..usize::from(self.len)]
+    }
+
+    /// Iterates the results.
+    pub fn iter(&self) -> std::slice::Iter<'_, PairSpread> {
+        self.as_slice().iter()
+    }
+
+    /// Number of results.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Returns `true` without results.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One pair's spreads after a quote of either leg, self-contained (see
+/// [`QuoteUpdate::spread_updates`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpreadUpdate {
     /// Receive time of the quote that triggered the update.
@@ -122,13 +213,15 @@ pub struct GapRecord {
 
 /// What the core hands to the I/O threads.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "ring slots are fixed-size anyway; boxing would allocate per quote"
+)]
 pub enum CoreOut {
-    /// An accepted quote (for storage).
+    /// An accepted quote with its pair spreads (for storage and charts).
     Quote(QuoteUpdate),
     /// A trade, passed through (for storage).
     Trade(Trade),
-    /// A pair's new spreads.
-    Spread(SpreadUpdate),
     /// A signal edge.
     Signal(Signal),
     /// A closed connection gap.
@@ -177,12 +270,23 @@ const EMPTY_SLOT: Slot = Slot {
     live: false,
 };
 
+/// Core-private state of one (symbol, pair): signal state and the window cursor, in one
+/// cache line so a pair update loads one line of state.
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
 struct PairState {
-    signal_active: bool,
+    cursor: WindowCursor,
     /// Time of the last exit, for the cooldown; `i64::MIN` before any.
     last_exit_ns: i64,
-    exec_best_pct: f64,
+    signal_active: bool,
+}
+
+#[cfg(test)]
+mod layout_tests {
+    #[test]
+    fn pair_state_is_one_cache_line() {
+        assert_eq!(size_of::<super::PairState>(), 64);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -202,6 +306,10 @@ pub struct SpreadCore {
     pair_window: Box<[u32]>,
     /// Indexed by window.
     pair_state: Box<[PairState]>,
+    /// `[symbol * PAIRS + pair]`: best of the two executable spreads at the pair's last
+    /// update; `NaN` before any. Kept apart from `pair_state` so a symbol's ranking
+    /// refresh reads two cache lines, not 28 (f32: rankings need no more precision).
+    pair_best: Box<[f32]>,
     /// Best executable spread of each symbol over its live pairs; `NaN` when none.
     best_exec_pct: Box<[f64]>,
     windows: std::sync::Arc<WindowStore>,
@@ -215,7 +323,7 @@ impl SpreadCore {
         let n = registry.len();
         let windows = Self::count_windows(registry);
         n * Exchange::COUNT * size_of::<Slot>()
-            + n * PAIRS * size_of::<u32>()
+            + n * PAIRS * (size_of::<u32>() + size_of::<f32>())
             + windows * size_of::<PairState>()
             + n * size_of::<f64>()
             + Exchange::COUNT * MAX_CONNS_PER_VENUE * size_of::<Option<OpenGap>>()
@@ -257,12 +365,12 @@ impl SpreadCore {
             pair_state: vec![
                 PairState {
                     last_exit_ns: i64::MIN,
-                    exec_best_pct: f64::NAN,
                     ..PairState::default()
                 };
                 windows
             ]
             .into_boxed_slice(),
+            pair_best: vec![f32::NAN; n * PAIRS].into_boxed_slice(),
             best_exec_pct: vec![f64::NAN; n].into_boxed_slice(),
             windows: std::sync::Arc::new(WindowStore::new(windows, config.window)),
             open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
@@ -357,10 +465,12 @@ impl SpreadCore {
             conn_id: q.conn_id,
             live: true,
         };
-        out(CoreOut::Quote(QuoteUpdate {
+        let mut update = QuoteUpdate {
             quote: *q,
             own_spread_pct: q.own_spread_pct(),
-        }));
+            spreads: PairSpreads::EMPTY,
+        };
+        let mut signals: [Option<Signal>; Exchange::COUNT - 1] = [None; Exchange::COUNT - 1];
 
         let mine = Slot {
             bid_px: q.bid_px,
@@ -397,21 +507,25 @@ impl SpreadCore {
             let dev = (a.bid_px / b.bid_px - 1.0) * 100.0;
             let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
             let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
-            self.windows
-                .record(w as usize, q.recv_ts_ns, dev, exec_ab, exec_ba);
+            let state = &mut self.pair_state[w as usize];
+            self.windows.record_at(
+                w as usize,
+                &mut state.cursor,
+                q.recv_ts_ns,
+                dev,
+                exec_ab,
+                exec_ba,
+            );
             self.counters.spreads += 1;
-            out(CoreOut::Spread(SpreadUpdate {
-                ts_ns: q.recv_ts_ns,
-                symbol: q.symbol,
+            let slot = update.spreads.len();
+            update.spreads.push(PairSpread {
                 pair,
-                trigger: ex,
                 dev_pct: dev,
                 exec_ab_pct: exec_ab,
                 exec_ba_pct: exec_ba,
                 other_age_ns: age.max(0),
-            }));
-            let state = &mut self.pair_state[w as usize];
-            state.exec_best_pct = exec_ab.max(exec_ba);
+            });
+            self.pair_best[s * PAIRS + pair.index()] = exec_ab.max(exec_ba) as f32;
             let abs = dev.abs();
             let edge = if !state.signal_active
                 && abs >= self.config.signal_entry_pct
@@ -428,14 +542,18 @@ impl SpreadCore {
             };
             if let Some(kind) = edge {
                 self.counters.signals += 1;
-                out(CoreOut::Signal(Signal {
+                signals[slot.min(signals.len() - 1)] = Some(Signal {
                     ts_ns: q.recv_ts_ns,
                     symbol: q.symbol,
                     pair,
                     kind,
                     dev_pct: dev,
-                }));
+                });
             }
+        }
+        out(CoreOut::Quote(update));
+        for signal in signals.into_iter().flatten() {
+            out(CoreOut::Signal(signal));
         }
         self.refresh_best(s);
     }
@@ -454,7 +572,7 @@ impl SpreadCore {
                 continue;
             };
             if row[pair.first.index()].live && row[pair.second.index()].live {
-                let v = self.pair_state[w as usize].exec_best_pct;
+                let v = f64::from(self.pair_best[s * PAIRS + p]);
                 if !v.is_nan() {
                     best = if best.is_nan() { v } else { best.max(v) };
                 }

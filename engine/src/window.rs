@@ -116,6 +116,31 @@ struct Meta {
     raw_written: AtomicU64,
 }
 
+/// The writer's private copy of one window's state: raw points written (the sequence
+/// counter is always twice that between records), the head bucket and its running
+/// count / min / max. Lets the writer record with stores only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowCursor {
+    raw_written: u64,
+    /// `i64::MIN` before the first point.
+    head_bucket: i64,
+    count: u32,
+    min: [f32; 3],
+    max: [f32; 3],
+}
+
+impl Default for WindowCursor {
+    fn default() -> Self {
+        WindowCursor {
+            raw_written: 0,
+            head_bucket: i64::MIN,
+            count: 0,
+            min: [0.0; 3],
+            max: [0.0; 3],
+        }
+    }
+}
+
 /// All windows, in three flat preallocated arrays.
 #[derive(Debug)]
 pub struct WindowStore {
@@ -144,18 +169,16 @@ impl WindowStore {
             config.buckets > 0 && config.raw_points > 0 && config.bucket_ns > 0,
             "empty window shape"
         );
-        let meta = (0..windows)
-            .map(|_| Meta {
-                head_bucket: AtomicI64::new(i64::MIN),
-                ..Meta::default()
-            })
-            .collect();
-        let buckets = (0..windows * config.buckets * BUCKET_WORDS)
-            .map(|_| AtomicU32::new(0))
-            .collect();
-        let raw = (0..windows * config.raw_points * RAW_WORDS)
-            .map(|_| AtomicU64::new(0))
-            .collect();
+        let meta = crate::sys::huge_vec(windows, || Meta {
+            head_bucket: AtomicI64::new(i64::MIN),
+            ..Meta::default()
+        });
+        let buckets = crate::sys::huge_vec(windows * config.buckets * BUCKET_WORDS, || {
+            AtomicU32::new(0)
+        });
+        let raw = crate::sys::huge_vec(windows * config.raw_points * RAW_WORDS, || {
+            AtomicU64::new(0)
+        });
         WindowStore {
             config,
             meta,
@@ -179,67 +202,110 @@ impl WindowStore {
         self.meta.is_empty()
     }
 
-    /// Records one point into window `w`. Single writer only.
+    /// Records one point into window `w`, reading the window's state from shared memory.
+    /// Single writer only. The spread core keeps a [`WindowCursor`] per window and calls
+    /// [`WindowStore::record_at`] instead, which never loads from the shared arrays.
+    pub fn record(&self, w: usize, ts_ns: i64, dev: f64, exec_ab: f64, exec_ba: f64) {
+        let mut cursor = self.cursor(w);
+        self.record_at(w, &mut cursor, ts_ns, dev, exec_ab, exec_ba);
+    }
+
+    /// Returns the writer-side state of window `w` as stored (for [`WindowStore::record_at`]).
+    pub fn cursor(&self, w: usize) -> WindowCursor {
+        let Some(meta) = self.meta.get(w) else {
+            return WindowCursor::default();
+        };
+        let cfg = &self.config;
+        // Relaxed: only the single writer calls this, and it sees its own stores.
+        let head = meta.head_bucket.load(Ordering::Relaxed);
+        let mut c = WindowCursor {
+            raw_written: meta.raw_written.load(Ordering::Relaxed),
+            head_bucket: head,
+            ..WindowCursor::default()
+        };
+        if head != i64::MIN {
+            let slot = head.rem_euclid(cfg.buckets as i64) as usize;
+            let base = (w * cfg.buckets + slot) * BUCKET_WORDS;
+            let b = &self.buckets[base..base + BUCKET_WORDS];
+            if b[0].load(Ordering::Relaxed) == head as u32 {
+                c.count = b[1].load(Ordering::Relaxed);
+                for k in 0..3 {
+                    c.min[k] = f32::from_bits(b[3 + 3 * k].load(Ordering::Relaxed));
+                    c.max[k] = f32::from_bits(b[4 + 3 * k].load(Ordering::Relaxed));
+                }
+            }
+        }
+        c
+    }
+
+    /// Records one point into window `w` whose writer-side state is `cursor`. Single
+    /// writer only; `cursor` must be the one this writer used for `w` last time (or
+    /// [`WindowStore::cursor`]).
     ///
-    /// Points older than the window span still enter the raw ring but no bucket.
+    /// A point in the head bucket updates it, a point in a later bucket starts a new head
+    /// bucket, a late point (earlier bucket) enters the raw ring only.
     ///
     /// # Hot path
-    /// Allocates never; syscalls none; may block no (about 20 relaxed stores).
+    /// Allocates never; syscalls none; may block no. Only stores to the shared arrays
+    /// (about 20, relaxed): a store to an uncached line waits in the store buffer where a
+    /// load would stall the core (NB: this halved the core's per-quote cost, see the
+    /// engine commit "engine: record windows from a writer-side cursor").
     #[inline]
-    pub fn record(&self, w: usize, ts_ns: i64, dev: f64, exec_ab: f64, exec_ba: f64) {
+    pub fn record_at(
+        &self,
+        w: usize,
+        cursor: &mut WindowCursor,
+        ts_ns: i64,
+        dev: f64,
+        exec_ab: f64,
+        exec_ba: f64,
+    ) {
         let Some(meta) = self.meta.get(w) else { return };
         let cfg = &self.config;
-        let (dev, ab, ba) = (dev as f32, exec_ab as f32, exec_ba as f32);
-        // Only this thread writes `seq`, so a relaxed load sees our own last store.
-        let seq = meta.seq.load(Ordering::Relaxed);
+        let v = [dev as f32, exec_ab as f32, exec_ba as f32];
+        let seq = cursor.raw_written.wrapping_mul(2);
         meta.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         // Orders the odd sequence before the data stores below (seqlock writer side).
         fence(Ordering::Release);
 
         let bucket_no = ts_ns.div_euclid(cfg.bucket_ns);
-        let head = meta.head_bucket.load(Ordering::Relaxed);
-        if head == i64::MIN || bucket_no > head - cfg.buckets as i64 {
+        if bucket_no >= cursor.head_bucket || cursor.head_bucket == i64::MIN {
             let slot = bucket_no.rem_euclid(cfg.buckets as i64) as usize;
             let base = (w * cfg.buckets + slot) * BUCKET_WORDS;
             let b = &self.buckets[base..base + BUCKET_WORDS];
-            let id = bucket_no as u32;
-            let count = b[1].load(Ordering::Relaxed);
-            if count == 0 || b[0].load(Ordering::Relaxed) != id {
-                b[0].store(id, Ordering::Relaxed);
-                b[1].store(1, Ordering::Relaxed);
-                for (k, v) in [dev, ab, ba].into_iter().enumerate() {
-                    for word in &b[2 + 3 * k..5 + 3 * k] {
-                        word.store(v.to_bits(), Ordering::Relaxed);
-                    }
-                }
+            if bucket_no != cursor.head_bucket || cursor.count == 0 {
+                cursor.head_bucket = bucket_no;
+                cursor.count = 1;
+                cursor.min = v;
+                cursor.max = v;
+                b[0].store(bucket_no as u32, Ordering::Relaxed);
+                meta.head_bucket.store(bucket_no, Ordering::Relaxed);
             } else {
-                b[1].store(count.saturating_add(1), Ordering::Relaxed);
-                for (k, v) in [dev, ab, ba].into_iter().enumerate() {
-                    let m = &b[2 + 3 * k..5 + 3 * k];
-                    m[0].store(v.to_bits(), Ordering::Relaxed);
-                    if v < f32::from_bits(m[1].load(Ordering::Relaxed)) {
-                        m[1].store(v.to_bits(), Ordering::Relaxed);
-                    }
-                    if v > f32::from_bits(m[2].load(Ordering::Relaxed)) {
-                        m[2].store(v.to_bits(), Ordering::Relaxed);
-                    }
+                cursor.count = cursor.count.saturating_add(1);
+                for ((min, max), x) in cursor.min.iter_mut().zip(&mut cursor.max).zip(v) {
+                    *min = min.min(x);
+                    *max = max.max(x);
                 }
             }
-            if bucket_no > head {
-                meta.head_bucket.store(bucket_no, Ordering::Relaxed);
+            b[1].store(cursor.count, Ordering::Relaxed);
+            for k in 0..3 {
+                b[2 + 3 * k].store(v[k].to_bits(), Ordering::Relaxed);
+                b[3 + 3 * k].store(cursor.min[k].to_bits(), Ordering::Relaxed);
+                b[4 + 3 * k].store(cursor.max[k].to_bits(), Ordering::Relaxed);
             }
         }
 
-        let n = meta.raw_written.load(Ordering::Relaxed);
+        let n = cursor.raw_written;
         let slot = (n % cfg.raw_points as u64) as usize;
         let base = (w * cfg.raw_points + slot) * RAW_WORDS;
         let r = &self.raw[base..base + RAW_WORDS];
         r[0].store(ts_ns as u64, Ordering::Relaxed);
         r[1].store(
-            u64::from(dev.to_bits()) << 32 | u64::from(ab.to_bits()),
+            u64::from(v[0].to_bits()) << 32 | u64::from(v[1].to_bits()),
             Ordering::Relaxed,
         );
-        r[2].store(u64::from(ba.to_bits()), Ordering::Relaxed);
+        r[2].store(u64::from(v[2].to_bits()), Ordering::Relaxed);
+        cursor.raw_written = n + 1;
         meta.raw_written.store(n + 1, Ordering::Relaxed);
 
         // Publishes the data stores above with the even sequence (seqlock writer side).

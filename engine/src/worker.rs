@@ -16,8 +16,8 @@ use crate::spread::{CoreCounters, CoreOut, SpreadCore};
 /// Events taken from one ring before moving to the next, so one busy feed cannot starve
 /// the others.
 const BATCH: usize = 256;
-/// Outputs one event can produce: a quote, 7 pair updates, 7 signals, a gap.
-const MAX_OUTPUTS_PER_EVENT: usize = 16;
+/// Outputs one event can produce: a quote update (with its pair spreads) and 7 signals.
+const MAX_OUTPUTS_PER_EVENT: usize = 8;
 
 /// Counters of the core thread, readable from any thread.
 #[derive(Debug, Default)]

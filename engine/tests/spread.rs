@@ -50,12 +50,13 @@ fn run(core: &mut SpreadCore, events: &[Event]) -> Vec<CoreOut> {
 fn spreads(out: &[CoreOut]) -> Vec<arb_engine::spread::SpreadUpdate> {
     out.iter()
         .filter_map(|o| {
-            if let CoreOut::Spread(s) = o {
-                Some(*s)
+            if let CoreOut::Quote(q) = o {
+                Some(q)
             } else {
                 None
             }
         })
+        .flat_map(|q| q.spread_updates().collect::<Vec<_>>())
         .collect()
 }
 
@@ -88,10 +89,13 @@ fn spread_formulas_follow_alphabetical_pair() {
     assert!(
         matches!(out[0], CoreOut::Quote(q) if (q.own_spread_pct - (0.5 / 101.5 * 100.0)).abs() < 1e-12)
     );
-    assert_eq!(core.best_exec_pct(SymbolId(0)), Some(s.exec_ab_pct));
+    assert_eq!(
+        core.best_exec_pct(SymbolId(0)),
+        Some(f64::from(s.exec_ab_pct as f32))
+    );
     let mut top = Vec::new();
     core.top_opportunities(5, &mut top);
-    assert_eq!(top, vec![(SymbolId(0), s.exec_ab_pct)]);
+    assert_eq!(top, vec![(SymbolId(0), f64::from(s.exec_ab_pct as f32))]);
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub struct SinkStats {
     pub quotes: AtomicU64,
     /// Trades.
     pub trades: AtomicU64,
-    /// Pair spread updates.
+    /// Pair spread results (inside quote updates).
     pub spreads: AtomicU64,
     /// Signals.
     pub signals: AtomicU64,
@@ -29,8 +29,9 @@ pub struct SinkStats {
     pub gaps: AtomicU64,
 }
 
-/// FNV-1a over a canonical byte form of every output (timing stamps excluded), so two
-/// runs can be compared with one number.
+/// A 64-bit hash over a canonical word form of every output (timing stamps excluded), so
+/// two runs can be compared with one number. Word-at-a-time (multiply-rotate, as FxHash):
+/// the sink hashes every pair result, so byte-at-a-time FNV showed up in profiles.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputHash(u64);
 
@@ -42,30 +43,30 @@ impl Default for OutputHash {
 
 impl OutputHash {
     #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        for &c in b {
-            self.0 ^= u64::from(c);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    #[inline]
     fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 
     /// Adds one output.
     #[inline]
     pub fn add(&mut self, o: &CoreOut) {
         match o {
-            CoreOut::Quote(q) => {
-                let q = &q.quote;
+            CoreOut::Quote(u) => {
+                let q = &u.quote;
                 self.u64(1);
                 self.u64(u64::from(q.symbol.0) << 8 | q.exchange as u64);
                 for v in [q.bid_px, q.bid_qty, q.ask_px, q.ask_qty] {
                     self.u64(v.to_bits());
                 }
                 self.u64(q.recv_ts_ns as u64);
+                for p in u.spreads.iter() {
+                    self.u64(3);
+                    self.u64(p.pair.index() as u64);
+                    for v in [p.dev_pct, p.exec_ab_pct, p.exec_ba_pct] {
+                        self.u64(v.to_bits());
+                    }
+                    self.u64(p.other_age_ns as u64);
+                }
             }
             CoreOut::Trade(t) => {
                 self.u64(2);
@@ -75,17 +76,6 @@ impl OutputHash {
                 self.u64(match t.trade_id {
                     TradeId::Numeric(n) | TradeId::Hashed(n) => n,
                 });
-            }
-            CoreOut::Spread(s) => {
-                self.u64(3);
-                self.u64(s.ts_ns as u64);
-                self.u64(
-                    u64::from(s.symbol.0) << 16 | (s.pair.index() as u64) << 8 | s.trigger as u64,
-                );
-                for v in [s.dev_pct, s.exec_ab_pct, s.exec_ba_pct] {
-                    self.u64(v.to_bits());
-                }
-                self.u64(s.other_age_ns as u64);
             }
             CoreOut::Signal(s) => {
                 self.u64(4);
@@ -131,19 +121,24 @@ impl<W: Write> JsonlWriter<W> {
     /// I/O errors of the underlying writer.
     pub fn write(&mut self, o: &CoreOut) -> std::io::Result<()> {
         match o {
-            CoreOut::Spread(s) => writeln!(
-                self.out,
-                r#"{{"type":"spread","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
-                s.ts_ns,
-                self.registry.name(s.symbol),
-                s.pair.first,
-                s.pair.second,
-                s.trigger,
-                s.dev_pct,
-                s.exec_ab_pct,
-                s.exec_ba_pct,
-                s.other_age_ns
-            ),
+            CoreOut::Quote(u) => {
+                for s in u.spread_updates() {
+                    writeln!(
+                        self.out,
+                        r#"{{"type":"spread","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
+                        s.ts_ns,
+                        self.registry.name(s.symbol),
+                        s.pair.first,
+                        s.pair.second,
+                        s.trigger,
+                        s.dev_pct,
+                        s.exec_ab_pct,
+                        s.exec_ba_pct,
+                        s.other_age_ns
+                    )?;
+                }
+                Ok(())
+            }
             CoreOut::Signal(s) => writeln!(
                 self.out,
                 r#"{{"type":"signal","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","kind":"{}","dev_pct":{}}}"#,
@@ -162,7 +157,7 @@ impl<W: Write> JsonlWriter<W> {
                 r#"{{"type":"gap","exchange":"{}","conn_id":{},"symbols_affected":{},"start_ns":{},"end_ns":{}}}"#,
                 g.exchange, g.conn_id, g.symbols_affected, g.start_ns, g.end_ns
             ),
-            CoreOut::Quote(_) | CoreOut::Trade(_) => Ok(()),
+            CoreOut::Trade(_) => Ok(()),
         }
     }
 
@@ -239,9 +234,11 @@ impl SinkWorker {
             self.recorder.record(Stage::CoreToSink, now - env.stamp_ns);
             let o = &env.item;
             let k = match o {
-                CoreOut::Quote(_) => 0,
+                CoreOut::Quote(u) => {
+                    self.counts[2] += u.spreads.len() as u64;
+                    0
+                }
                 CoreOut::Trade(_) => 1,
-                CoreOut::Spread(_) => 2,
                 CoreOut::Signal(_) => 3,
                 CoreOut::Gap(_) => 4,
             };
