@@ -22,6 +22,19 @@ use crate::window::{WindowConfig, WindowCursor, WindowStore};
 pub const MAX_CONNS_PER_VENUE: usize = 256;
 const NO_WINDOW: u32 = u32::MAX;
 
+/// For each pair index, the bit mask of its two venues (bit = `Exchange::index()`).
+const PAIR_MASKS: [u8; PAIRS] = {
+    let mut m = [0u8; PAIRS];
+    let mut p = 0;
+    while p < PAIRS {
+        if let Some(pair) = VenuePair::from_index_fast(p) {
+            m[p] = (1 << pair.first as u8) | (1 << pair.second as u8);
+        }
+        p += 1;
+    }
+    m
+};
+
 /// Spread-core settings (validated by the caller's config stage).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoreConfig {
@@ -307,7 +320,7 @@ pub struct SpreadCore {
     /// Indexed by window.
     pair_state: Box<[PairState]>,
     /// `[symbol * PAIRS + pair]`: best of the two executable spreads at the pair's last
-    /// update; `NaN` before any. Kept apart from `pair_state` so a symbol's ranking
+    /// update; `-inf` before any. Kept apart from `pair_state` so a symbol's ranking
     /// refresh reads two cache lines, not 28 (f32: rankings need no more precision).
     pair_best: Box<[f32]>,
     /// Best executable spread of each symbol over its live pairs; `NaN` when none.
@@ -370,7 +383,7 @@ impl SpreadCore {
                 windows
             ]
             .into_boxed_slice(),
-            pair_best: vec![f32::NAN; n * PAIRS].into_boxed_slice(),
+            pair_best: vec![f32::NEG_INFINITY; n * PAIRS].into_boxed_slice(),
             best_exec_pct: vec![f64::NAN; n].into_boxed_slice(),
             windows: std::sync::Arc::new(WindowStore::new(windows, config.window)),
             open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
@@ -471,6 +484,7 @@ impl SpreadCore {
             spreads: PairSpreads::EMPTY,
         };
         let mut signals: [Option<Signal>; Exchange::COUNT - 1] = [None; Exchange::COUNT - 1];
+        let stamp = self.windows.stamp(q.recv_ts_ns);
 
         let mine = Slot {
             bid_px: q.bid_px,
@@ -511,7 +525,7 @@ impl SpreadCore {
             self.windows.record_at(
                 w as usize,
                 &mut state.cursor,
-                q.recv_ts_ns,
+                stamp,
                 dev,
                 exec_ab,
                 exec_ba,
@@ -561,24 +575,24 @@ impl SpreadCore {
     /// Recomputes a symbol's best executable spread over pairs whose legs are both live.
     #[inline]
     fn refresh_best(&mut self, s: usize) {
-        let mut best = f64::NAN;
         let row = &self.quotes[s * Exchange::COUNT..(s + 1) * Exchange::COUNT];
-        for p in 0..PAIRS {
-            let w = self.pair_window[s * PAIRS + p];
-            if w == NO_WINDOW {
-                continue;
-            }
-            let Some(pair) = VenuePair::from_index_fast(p) else {
-                continue;
-            };
-            if row[pair.first.index()].live && row[pair.second.index()].live {
-                let v = f64::from(self.pair_best[s * PAIRS + p]);
-                if !v.is_nan() {
-                    best = if best.is_nan() { v } else { best.max(v) };
-                }
+        let mut live: u8 = 0;
+        for (i, slot) in row.iter().enumerate() {
+            live |= u8::from(slot.live) << i;
+        }
+        let bests = &self.pair_best[s * PAIRS..(s + 1) * PAIRS];
+        // Pairs without a window (or never updated) hold -inf, so they never win.
+        let mut best = f32::NEG_INFINITY;
+        for (mask, &v) in PAIR_MASKS.iter().zip(bests) {
+            if live & mask == *mask && v > best {
+                best = v;
             }
         }
-        self.best_exec_pct[s] = best;
+        self.best_exec_pct[s] = if best == f32::NEG_INFINITY {
+            f64::NAN
+        } else {
+            f64::from(best)
+        };
     }
 
     fn on_venue<F: FnMut(CoreOut)>(&mut self, v: &VenueState, out: &mut F) {

@@ -116,6 +116,15 @@ struct Meta {
     raw_written: AtomicU64,
 }
 
+/// Where a point goes: its time, bucket number and bucket slot ([`WindowStore::stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowStamp {
+    ts_ns: i64,
+    bucket_no: i64,
+    /// Invariant: `bucket_no.rem_euclid(buckets)`.
+    bucket_slot: usize,
+}
+
 /// The writer's private copy of one window's state: raw points written (the sequence
 /// counter is always twice that between records), the head bucket and its running
 /// count / min / max. Lets the writer record with stores only.
@@ -207,7 +216,19 @@ impl WindowStore {
     /// [`WindowStore::record_at`] instead, which never loads from the shared arrays.
     pub fn record(&self, w: usize, ts_ns: i64, dev: f64, exec_ab: f64, exec_ba: f64) {
         let mut cursor = self.cursor(w);
-        self.record_at(w, &mut cursor, ts_ns, dev, exec_ab, exec_ba);
+        self.record_at(w, &mut cursor, self.stamp(ts_ns), dev, exec_ab, exec_ba);
+    }
+
+    /// Computes where a point at `ts_ns` goes; the same for every window, so the core
+    /// computes it once per quote rather than once per pair.
+    #[inline]
+    pub fn stamp(&self, ts_ns: i64) -> WindowStamp {
+        let bucket_no = ts_ns.div_euclid(self.config.bucket_ns);
+        WindowStamp {
+            ts_ns,
+            bucket_no,
+            bucket_slot: bucket_no.rem_euclid(self.config.buckets as i64) as usize,
+        }
     }
 
     /// Returns the writer-side state of window `w` as stored (for [`WindowStore::record_at`]).
@@ -255,11 +276,16 @@ impl WindowStore {
         &self,
         w: usize,
         cursor: &mut WindowCursor,
-        ts_ns: i64,
+        stamp: WindowStamp,
         dev: f64,
         exec_ab: f64,
         exec_ba: f64,
     ) {
+        let WindowStamp {
+            ts_ns,
+            bucket_no,
+            bucket_slot,
+        } = stamp;
         let Some(meta) = self.meta.get(w) else { return };
         let cfg = &self.config;
         let v = [dev as f32, exec_ab as f32, exec_ba as f32];
@@ -268,10 +294,8 @@ impl WindowStore {
         // Orders the odd sequence before the data stores below (seqlock writer side).
         fence(Ordering::Release);
 
-        let bucket_no = ts_ns.div_euclid(cfg.bucket_ns);
         if bucket_no >= cursor.head_bucket || cursor.head_bucket == i64::MIN {
-            let slot = bucket_no.rem_euclid(cfg.buckets as i64) as usize;
-            let base = (w * cfg.buckets + slot) * BUCKET_WORDS;
+            let base = (w * cfg.buckets + bucket_slot) * BUCKET_WORDS;
             let b = &self.buckets[base..base + BUCKET_WORDS];
             if bucket_no != cursor.head_bucket || cursor.count == 0 {
                 cursor.head_bucket = bucket_no;

@@ -112,7 +112,9 @@ impl CoreWorker {
     /// # Hot path
     /// Allocates never; one clock read per event; syscalls none except a doorbell wake of
     /// a sleeping sink; blocks never.
-    #[inline]
+    // NB: never inlined so instruction counts can be attributed to it
+    // (benches/instructions.sh); one call per batch of events.
+    #[inline(never)]
     pub fn pump(&mut self) -> usize {
         let mut done = 0;
         for i in 0..self.inputs.len() {

@@ -223,6 +223,9 @@ impl SinkWorker {
     }
 
     /// Takes up to one batch; returns how many outputs it handled.
+    // NB: never inlined so instruction counts can be attributed to it
+    // (benches/instructions.sh); one call per batch of events.
+    #[inline(never)]
     pub fn pump(&mut self) -> usize {
         let n = self.input.slots().min(BATCH);
         if n == 0 {
