@@ -170,6 +170,51 @@ pub fn u64_value(v: Value<'_, '_>, key: &'static str) -> Result<u64, ParseError>
     Err(ParseError::WrongType(key))
 }
 
+/// A best bid/ask from an item holding `asks` / `bids` arrays of `[px, size, ...]`
+/// levels and a `ts` in epoch ms (OKX `bbo-tbt`, Bitget `books1`); the symbol is named
+/// by the envelope.
+///
+/// # Errors
+/// [`ParseError::EmptySide`] when either side has no level; shape and number errors.
+pub fn top_of_book<'i>(
+    item: Value<'_, 'i>,
+    native: &'i str,
+) -> Result<crate::decode::RawQuote<'i>, ParseError> {
+    let ask = first_level(item.req("asks")?, "asks")?;
+    let bid = first_level(item.req("bids")?, "bids")?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(crate::decode::RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
+/// Price and size of the first `[px, size, ...]` level, `None` for an empty side.
+///
+/// # Errors
+/// [`ParseError::WrongType`] for a non-array or a short level; number errors.
+pub fn first_level(
+    levels: Value<'_, '_>,
+    key: &'static str,
+) -> Result<Option<(f64, f64)>, ParseError> {
+    let levels = levels.as_array().ok_or(ParseError::WrongType(key))?;
+    let Some(level) = levels.get(0) else {
+        return Ok(None);
+    };
+    let level = level.as_array().ok_or(ParseError::WrongType(key))?;
+    let (Some(px), Some(qty)) = (level.get(0), level.get(1)) else {
+        return Err(ParseError::WrongType(key));
+    };
+    Ok(Some((decimal_value(px, key)?, decimal_value(qty, key)?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use simd_json::tape::Value;
 
 use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
 use crate::error::ParseError;
-use crate::json::{FieldExt, decimal_value, u64_value};
+use crate::json::{FieldExt, decimal_value, top_of_book, u64_value};
 use crate::scan::Cursor;
 
 /// Returns `true` for a spot instrument id, `BASE-QUOTE`. Swaps (`BTC-USD-SWAP`),
@@ -228,44 +228,13 @@ pub(super) fn validating<F: FnMut(Decoded<'_>)>(
     let items = data.as_array().ok_or(ParseError::WrongType("data"))?;
     for item in items.iter() {
         let d = match channel {
-            Channel::Bbo => Decoded::Quote(bbo(item, inst)?),
+            Channel::Bbo => Decoded::Quote(top_of_book(item, inst)?),
             Channel::Tickers => Decoded::Quote(ticker(item)?),
             Channel::Trades => Decoded::Trade(trade(item)?),
         };
         out(d);
     }
     Ok(())
-}
-
-/// One `bbo-tbt` item; the instrument is only named in `arg`.
-fn bbo<'i>(item: Value<'_, 'i>, native: &'i str) -> Result<RawQuote<'i>, ParseError> {
-    let ask = first_level(item.req("asks")?, "asks")?;
-    let bid = first_level(item.req("bids")?, "bids")?;
-    let exch_ts_ns = item.ms_field("ts")?;
-    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
-        return Err(ParseError::EmptySide);
-    };
-    Ok(RawQuote {
-        native,
-        bid_px,
-        bid_qty,
-        ask_px,
-        ask_qty,
-        exch_ts_ns,
-    })
-}
-
-/// Price and size of the first `[px, sz, ..]` level, `None` for an empty side.
-fn first_level(levels: Value<'_, '_>, key: &'static str) -> Result<Option<(f64, f64)>, ParseError> {
-    let levels = levels.as_array().ok_or(ParseError::WrongType(key))?;
-    let Some(level) = levels.get(0) else {
-        return Ok(None);
-    };
-    let level = level.as_array().ok_or(ParseError::WrongType(key))?;
-    let (Some(px), Some(qty)) = (level.get(0), level.get(1)) else {
-        return Err(ParseError::WrongType(key));
-    };
-    Ok(Some((decimal_value(px, key)?, decimal_value(qty, key)?)))
 }
 
 /// One `tickers` item; only spot is consumed.
