@@ -522,14 +522,8 @@ impl SpreadCore {
             let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
             let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
             let state = &mut self.pair_state[w as usize];
-            self.windows.record_at(
-                w as usize,
-                &mut state.cursor,
-                stamp,
-                dev,
-                exec_ab,
-                exec_ba,
-            );
+            self.windows
+                .record_at(w as usize, &mut state.cursor, stamp, dev, exec_ab, exec_ba);
             self.counters.spreads += 1;
             let slot = update.spreads.len();
             update.spreads.push(PairSpread {
