@@ -23,11 +23,62 @@ pub fn parse_decimal(text: &[u8], field: &'static str) -> Result<f64, ParseError
     if !matches!(text[0], b'0'..=b'9' | b'-' | b'.') {
         return Err(ParseError::BadNumber(field));
     }
+    if let Some(v) = plain_decimal(text) {
+        return Ok(v);
+    }
     let v: f64 = fast_float2::parse(text).map_err(|_| ParseError::BadNumber(field))?;
     if !v.is_finite() || v < 0.0 || (v == 0.0 && text[0] == b'-') {
         return Err(ParseError::BadValue(field));
     }
     Ok(v)
+}
+
+/// Powers of ten that are exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path for the plain decimals exchanges send (`"8010.00000000"`,
+/// `"0.00006547"`): digits with at most one point, no sign, no exponent. When the digits
+/// form an integer `m <= 2^53` and there are `k <= 22` fraction digits, `m` and `10^k` are
+/// both exact doubles, so `m / 10^k` is the correctly rounded value (IEEE division rounds
+/// once). Anything else returns `None` for the general parser.
+///
+/// NB: exchange prices are short plain decimals; this skips fast-float2's general
+/// machinery for them (see the feeds commit "feeds: parse plain decimals on Clinger's
+/// fast path" for the bench).
+#[inline]
+fn plain_decimal(text: &[u8]) -> Option<f64> {
+    let mut m: u64 = 0;
+    let mut frac_digits: u32 = 0;
+    let mut seen_point = false;
+    let mut digits = 0u32;
+    for &c in text {
+        match c {
+            b'0'..=b'9' => {
+                // Leading zeros do not count towards the 19-digit u64 limit.
+                if m != 0 || c != b'0' {
+                    digits += 1;
+                    if digits > 19 {
+                        return None;
+                    }
+                }
+                m = m * 10 + u64::from(c - b'0');
+                frac_digits += u32::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    // "." alone, "5." and ".5" are not JSON numbers: let the general parser judge them.
+    if text.len() == usize::from(seen_point) || text[0] == b'.' || text[text.len() - 1] == b'.' {
+        return None;
+    }
+    if m > 1 << 53 || frac_digits as usize >= POW10.len() {
+        return None;
+    }
+    Some(m as f64 / POW10[frac_digits as usize])
 }
 
 /// Parses an unsigned decimal integer of at most 19 digits.
@@ -92,6 +143,49 @@ pub fn parse_ms_fraction_text(text: &[u8], field: &'static str) -> Result<i64, P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_std_on_edge_cases() {
+        for t in [
+            "0",
+            "0.0",
+            "1",
+            "10",
+            "0.1",
+            "0.2",
+            "0.3",
+            "8010.00000000",
+            "0.00006547",
+            "0.0000000001",
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740993",
+            "123456789012345678",
+            "1234567890123456789",
+            "00000000000000000000001.5",
+            "1.00000000000000000000001",
+            "72377.25",
+            "121342.22",
+            "0.00000001",
+            "4478.31",
+            "999999999999999.9",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            assert_eq!(
+                parse_decimal(t.as_bytes(), "p").unwrap().to_bits(),
+                want.to_bits(),
+                "{t}"
+            );
+        }
+        assert_eq!(plain_decimal(b"1.5e3"), None);
+        assert_eq!(plain_decimal(b"1."), None);
+        assert_eq!(plain_decimal(b".5"), None);
+        assert_eq!(plain_decimal(b"1.2.3"), None);
+        assert_eq!(
+            parse_decimal(b"5.", "p").is_ok(),
+            "5.".parse::<f64>().is_ok()
+        );
+    }
 
     #[test]
     fn decimals_are_correctly_rounded() {
@@ -169,5 +263,29 @@ mod tests {
         assert!(parse_ms_text(b"99999999999999999", "ts").is_err());
         assert!(parse_ms_text(b"12a", "ts").is_err());
         assert!(parse_u64(b"", "x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every plain decimal parses to exactly what std's correctly rounded parser gives.
+        #[test]
+        fn prop_decimal_matches_std(int in "[0-9]{1,12}", frac in "[0-9]{0,14}") {
+            let text = if frac.is_empty() { int.clone() } else { format!("{int}.{frac}") };
+            let want: f64 = text.parse().unwrap();
+            prop_assert_eq!(parse_decimal(text.as_bytes(), "p").unwrap().to_bits(), want.to_bits());
+        }
+
+        #[test]
+        fn prop_long_decimals_match_std(int in "[0-9]{1,25}", frac in "[0-9]{1,30}") {
+            let text = format!("{int}.{frac}");
+            let want: f64 = text.parse().unwrap();
+            prop_assert_eq!(parse_decimal(text.as_bytes(), "p").unwrap().to_bits(), want.to_bits());
+        }
     }
 }

@@ -71,7 +71,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","create_time":"#)?;
     c.uint()?;
     c.lit(br#","create_time_ms":""#)?;
-    let exch_ts_ns = num::parse_ms_fraction_text(c.str_body()?.as_bytes(), "").ok()?;
+    let exch_ts_ns = num::parse_ms_fraction_text(c.str_bytes()?, "").ok()?;
     c.lit(br#","side":""#)?;
     let side = taker_side(c.str_body()?)?;
     c.lit(br#","currency_pair":""#)?;

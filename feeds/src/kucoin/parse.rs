@@ -141,7 +141,7 @@ fn fast_match<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","takerOrderId":""#)?;
     c.str_body()?;
     c.lit(br#","time":""#)?;
-    let exch_ts_ns = num::parse_ns_text(c.str_body()?.as_bytes(), "time").ok()?;
+    let exch_ts_ns = num::parse_ns_text(c.str_bytes()?, "time").ok()?;
     c.lit(br#","tradeId":""#)?;
     let id = c.str_body()?;
     c.lit(br#","type":"match"}"#)?;
