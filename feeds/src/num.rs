@@ -276,7 +276,7 @@ mod property_tests {
         /// Every plain decimal parses to exactly what std's correctly rounded parser gives.
         #[test]
         fn prop_decimal_matches_std(int in "[0-9]{1,12}", frac in "[0-9]{0,14}") {
-            let text = if frac.is_empty() { int.clone() } else { format!("{int}.{frac}") };
+            let text = if frac.is_empty() { int } else { format!("{int}.{frac}") };
             let want: f64 = text.parse().unwrap();
             prop_assert_eq!(parse_decimal(text.as_bytes(), "p").unwrap().to_bits(), want.to_bits());
         }
