@@ -81,6 +81,43 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
     Some(m as f64 / POW10[frac_digits as usize])
 }
 
+/// Parses a plain decimal that ends at a closing quote (the fast paths' string values):
+/// returns the value and the bytes consumed including the quote, or `None` for anything
+/// that is not a plain decimal within Clinger's fast path (the caller then falls back to
+/// [`parse_decimal`], which gives the same value for every input this accepts).
+///
+/// One pass over the bytes, no UTF-8 or escape pass: a byte that is not a digit, the one
+/// point or the quote ends it with `None`.
+#[inline]
+pub fn plain_decimal_quoted(bytes: &[u8]) -> Option<(f64, usize)> {
+    let mut m: u64 = 0;
+    let mut frac_digits: usize = 0;
+    let mut seen_point = false;
+    let mut i = 0;
+    loop {
+        let c = *bytes.get(i)?;
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            m = m * 10 + u64::from(d);
+            if m > 1 << 53 {
+                return None;
+            }
+            frac_digits += usize::from(seen_point);
+        } else if c == b'.' && !seen_point && i > 0 {
+            seen_point = true;
+        } else if c == b'"' {
+            break;
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    if i == 0 || bytes[i - 1] == b'.' || frac_digits >= POW10.len() {
+        return None;
+    }
+    Some((m as f64 / POW10[frac_digits], i + 1))
+}
+
 /// Parses an unsigned decimal integer of at most 19 digits.
 #[inline]
 pub fn parse_u64(text: &[u8], field: &'static str) -> Result<u64, ParseError> {
@@ -177,6 +214,20 @@ mod tests {
                 "{t}"
             );
         }
+        assert_eq!(
+            plain_decimal_quoted(b"8010.00000000\","),
+            Some((8010.0, 14))
+        );
+        assert_eq!(
+            plain_decimal_quoted(b"0.00006547\""),
+            Some((0.00006547, 11))
+        );
+        assert_eq!(plain_decimal_quoted(b"\""), None);
+        assert_eq!(plain_decimal_quoted(b"1.\""), None);
+        assert_eq!(plain_decimal_quoted(b".5\""), None);
+        assert_eq!(plain_decimal_quoted(b"1e5\""), None);
+        assert_eq!(plain_decimal_quoted(b"12"), None);
+        assert_eq!(plain_decimal_quoted(b"99999999999999999\""), None);
         assert_eq!(plain_decimal(b"1.5e3"), None);
         assert_eq!(plain_decimal(b"1."), None);
         assert_eq!(plain_decimal(b".5"), None);
@@ -279,6 +330,11 @@ mod property_tests {
             let text = if frac.is_empty() { int } else { format!("{int}.{frac}") };
             let want: f64 = text.parse().unwrap();
             prop_assert_eq!(parse_decimal(text.as_bytes(), "p").unwrap().to_bits(), want.to_bits());
+            let quoted = format!("{text}\"");
+            if let Some((v, n)) = plain_decimal_quoted(quoted.as_bytes()) {
+                prop_assert_eq!(v.to_bits(), want.to_bits());
+                prop_assert_eq!(n, quoted.len());
+            }
         }
 
         #[test]

@@ -16,7 +16,7 @@ use crate::scan::Cursor;
 pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
     let mut c = Cursor::new(frame);
     let combined = if c.lit(br#"{"stream":""#).is_some() {
-        c.str_body()?;
+        c.str_bytes()?;
         c.lit(br#","data":"#)?;
         true
     } else {

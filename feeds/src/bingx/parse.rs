@@ -41,7 +41,7 @@ pub(super) fn fast(text: &[u8]) -> Option<Decoded<'_>> {
         fast_trade(&mut c)?
     };
     c.lit(br#","dataType":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     let _ = c.lit(br#","success":true"#);
     if c.lit(br#","timestamp":"#).is_some() {
         c.uint()?;

@@ -83,7 +83,7 @@ fn skip_str(c: &mut Cursor<'_>, key: &[u8]) -> Option<()> {
 
 #[inline]
 fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#"},"data":[{"instId":""#)?;
     let native = c.str_body()?;
     for key in [

@@ -132,7 +132,7 @@ pub(super) fn fast<'a>(
 #[inline]
 fn fast_book<'a>(c: &mut Cursor<'a>) -> Option<BookMsg<'a>> {
     c.lit(br#"{"topic":"orderbook.1."#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","ts":"#)?;
     let ts = c.ms_uint()?;
     c.lit(br#","type":""#)?;
@@ -186,7 +186,7 @@ fn fast_side(c: &mut Cursor<'_>) -> Option<SideUpdate> {
 #[inline]
 fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#"{"topic":"publicTrade."#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","ts":"#)?;
     c.uint()?;
     c.lit(br#","type":"snapshot","data":[{"i":""#)?;

@@ -83,11 +83,11 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<Decoded<'a>> {
     c.lit(br#","bestBidSize":""#)?;
     let bid_qty = c.decimal_str()?;
     c.lit(br#","price":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","sequence":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","size":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","time":"#)?;
     let exch_ts_ns = c.ms_uint()?;
     c.lit(b"}")?;
@@ -127,11 +127,11 @@ fn fast_level1<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<Decoded<'a>> {
 #[inline]
 fn fast_match<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"makerOrderId":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","price":""#)?;
     let px = c.decimal_str()?;
     c.lit(br#","sequence":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","side":""#)?;
     let side = side(c.str_body()?).ok()?;
     c.lit(br#","size":""#)?;
@@ -139,7 +139,7 @@ fn fast_match<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","symbol":""#)?;
     let native = c.str_body()?;
     c.lit(br#","takerOrderId":""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#","time":""#)?;
     let exch_ts_ns = num::parse_ns_text(c.str_bytes()?, "time").ok()?;
     c.lit(br#","tradeId":""#)?;

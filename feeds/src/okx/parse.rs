@@ -90,9 +90,9 @@ fn fast_level(c: &mut Cursor<'_>) -> Option<(f64, f64)> {
     c.lit(br#",""#)?;
     let qty = c.decimal_str()?;
     c.lit(br#",""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     c.lit(br#",""#)?;
-    c.str_body()?;
+    c.str_bytes()?;
     Some((px, qty))
 }
 
