@@ -157,7 +157,9 @@ impl FeedWorker {
     /// # Hot path
     /// Allocates never once every connection has decoded its first frames; two clock
     /// reads per frame; syscalls none; blocks never under `FullPolicy::DropNewest`.
-    #[inline]
+    // NB: never inlined so instruction counts can be attributed to it
+    // (benches/instructions.sh); one call per frame.
+    #[inline(never)]
     pub fn on_frame(
         &mut self,
         exchange: Exchange,
