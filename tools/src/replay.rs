@@ -287,15 +287,13 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                         if let Some(id) = pin {
                             core_affinity::set_for_current(id);
                         }
-                        feed_loop(
-                            &mut worker,
-                            capture.reader(),
-                            &venues,
+                        let pacing = Pacing {
                             speed,
                             loops,
                             span_ns,
-                            &stop,
-                        );
+                            wait_mode,
+                        };
+                        feed_loop(&mut worker, capture.reader(), &venues, pacing, &stop);
                         worker.finish();
                     })?,
             );
@@ -483,15 +481,29 @@ fn pin_plan(feeds: usize) -> anyhow::Result<Vec<core_affinity::CoreId>> {
     Ok((0..wanted).map(|i| ids[i % ids.len()]).collect())
 }
 
+/// How a feed thread walks the capture.
+#[derive(Debug, Clone, Copy)]
+struct Pacing {
+    speed: Speed,
+    loops: u64,
+    /// Added to receive times on each further pass.
+    span_ns: i64,
+    wait_mode: WaitMode,
+}
+
 fn feed_loop(
     worker: &mut FeedWorker,
     reader: CaptureReader<'_>,
     venues: &[bool],
-    speed: Speed,
-    loops: u64,
-    span_ns: i64,
+    pacing: Pacing,
     stop: &AtomicBool,
 ) {
+    let Pacing {
+        speed,
+        loops,
+        span_ns,
+        wait_mode,
+    } = pacing;
     let start_mono = clock::mono_ns();
     let mut first_ts: Option<i64> = None;
     let mut n = 0u64;
@@ -512,7 +524,7 @@ fn feed_loop(
             if let Speed::Factor(f) = speed {
                 let t0 = *first_ts.get_or_insert(ts);
                 let target = start_mono + ((ts - t0) as f64 / f) as i64;
-                pace_until(target);
+                pace_until(target, wait_mode);
             }
             worker.set_time_shift(shift);
             match rec.kind {
@@ -540,18 +552,26 @@ fn feed_loop(
     }
 }
 
-/// Waits until the monotonic clock reaches `target_ns`: sleeps while far, spins when close.
-fn pace_until(target_ns: i64) {
+/// Waits until the monotonic clock reaches `target_ns`. Busy-poll mode sleeps while far
+/// and spins when close (precise, costs a core). Wait mode never spins: it sleeps when
+/// more than 50 us ahead and otherwise goes on early, so on a machine with fewer cores
+/// than threads the pacer does not steal the core thread's CPU; frames then leave in
+/// small bursts, as they arrive from a real socket.
+fn pace_until(target_ns: i64, mode: WaitMode) {
     loop {
-        let now = clock::mono_ns();
-        let ahead = target_ns - now;
+        let ahead = target_ns - clock::mono_ns();
         if ahead <= 0 {
             return;
         }
-        if ahead > 200_000 {
-            std::thread::sleep(Duration::from_nanos((ahead - 100_000) as u64));
-        } else {
-            std::hint::spin_loop();
+        match mode {
+            WaitMode::BusyPoll if ahead <= 200_000 => std::hint::spin_loop(),
+            WaitMode::BusyPoll => {
+                std::thread::sleep(Duration::from_nanos((ahead - 100_000) as u64))
+            }
+            WaitMode::Wait if ahead > 50_000 => {
+                std::thread::sleep(Duration::from_nanos(ahead as u64))
+            }
+            WaitMode::Wait => return,
         }
     }
 }
