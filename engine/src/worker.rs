@@ -208,3 +208,17 @@ impl CoreWorker {
         s.max_input_depth.store(self.max_depth, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod layout_tests {
+    use crate::event::Event;
+    use crate::ring::Envelope;
+    use crate::spread::CoreOut;
+
+    #[test]
+    fn ring_slots_stay_small() {
+        // Feed → core: one event per slot; core → I/O: one quote with its 7 pair spreads.
+        assert_eq!(size_of::<Envelope<Event>>(), 72);
+        assert_eq!(size_of::<Envelope<CoreOut>>(), 360);
+    }
+}

@@ -1,17 +1,20 @@
 //! `arb decode`: raw exchange frames in, normalised events out as JSON lines.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use arb_engine::Exchange;
 use arb_engine::symbol::split_native;
+use arb_feeds::capture::{CaptureFile, TailStatus};
 use arb_feeds::{AnyDecoder, Decoded, FrameDecoder, FrameKind, ParseError};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
 /// Arguments of `arb decode`.
-#[derive(Debug, Clone, Copy, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "\
 Input lines are raw frames as the venue sends them: JSON text for most venues; for MEXC \
 either the base64 of a protobuf frame or a line {\"wire_b64\": \"...\"}; for BingX the \
@@ -21,12 +24,17 @@ error. A summary goes to stderr; the exit code is 0 even when some lines are bad
 
 Examples:
   arb decode --exchange binance < feeds/tests/data/binance/book_ticker.jsonl
+  arb decode --capture market.arbcap --exchange okx | head
   arb decode --exchange mexc < feeds/tests/data/mexc/trades.constructed.jsonl")]
 pub(crate) struct DecodeArgs {
     /// Venue whose wire format the input lines are in: binance, bybit, mexc, gateio,
     /// kucoin, okx, bitget, bingx.
-    #[arg(long, short = 'e', value_parser = parse_exchange)]
-    exchange: Exchange,
+    #[arg(long, short = 'e', value_parser = parse_exchange, required_unless_present = "capture")]
+    exchange: Option<Exchange>,
+    /// Decode every frame of a capture file instead of stdin lines (each record's venue
+    /// picks the decoder; --exchange then keeps only that venue).
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
 }
 
 fn parse_exchange(s: &str) -> Result<Exchange, String> {
@@ -71,11 +79,17 @@ impl Tally {
     }
 }
 
-pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.capture {
+        return run_capture(path, args.exchange);
+    }
+    let Some(exchange) = args.exchange else {
+        anyhow::bail!("--exchange is required when reading stdin");
+    };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut decoder = AnyDecoder::new(args.exchange);
+    let mut decoder = AnyDecoder::new(exchange);
     let mut tally = Tally::default();
     let mut frame = Vec::new();
     for (n, line) in stdin.lock().split(b'\n').enumerate() {
@@ -85,7 +99,7 @@ pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         tally.lines += 1;
-        let kind = match input_frame(args.exchange, line, &mut frame) {
+        let kind = match input_frame(exchange, line, &mut frame) {
             Ok(kind) => kind,
             Err(reason) => {
                 tally.errors[ParseError::Json.kind_index()] += 1;
@@ -99,7 +113,7 @@ pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         };
         let mut rows: Vec<Value> = Vec::new();
         let result = decoder.decode(kind, &frame, &mut |d| {
-            rows.push(event_json(args.exchange, &d, &mut tally))
+            rows.push(event_json(exchange, &d, &mut tally))
         });
         for row in rows {
             writeln!(out, "{row}")?;
@@ -114,6 +128,69 @@ pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    eprintln!("{}", tally.report());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `arb decode --capture FILE`: every frame record, through a decoder per (venue,
+/// connection) as the live feed would; connection records print as `connection` lines.
+fn run_capture(path: &Path, only: Option<Exchange>) -> anyhow::Result<ExitCode> {
+    #[expect(
+        unsafe_code,
+        reason = "memory-mapping the capture; the contract is documented to the user"
+    )]
+    // SAFETY: arb never writes a capture in place (the writer publishes by rename); the
+    // user is told not to truncate a file while it is being read.
+    let capture = unsafe { CaptureFile::open(path) }
+        .with_context(|| format!("opening {}", path.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut decoders: HashMap<(Exchange, u16), AnyDecoder> = HashMap::new();
+    let mut tally = Tally::default();
+    let mut records = capture.records();
+    for (n, rec) in records.by_ref().enumerate() {
+        if only.is_some_and(|ex| ex != rec.exchange) {
+            continue;
+        }
+        let Some(kind) = rec.kind.frame_kind() else {
+            writeln!(
+                out,
+                "{}",
+                json!({"type": "connection", "exchange": rec.exchange.as_str(), "conn_id": rec.conn_id,
+                       "state": rec.kind.as_str(), "recv_ts_ns": rec.recv_ts_ns})
+            )?;
+            continue;
+        };
+        tally.lines += 1;
+        let decoder = decoders
+            .entry((rec.exchange, rec.conn_id))
+            .or_insert_with(|| AnyDecoder::new(rec.exchange));
+        let mut rows: Vec<Value> = Vec::new();
+        let result = decoder.decode(kind, rec.payload, &mut |d| {
+            rows.push(event_json(rec.exchange, &d, &mut tally))
+        });
+        for mut row in rows {
+            row["recv_ts_ns"] = json!(rec.recv_ts_ns);
+            writeln!(out, "{row}")?;
+        }
+        if let Err(e) = result {
+            tally.errors[e.kind_index()] += 1;
+            writeln!(
+                out,
+                "{}",
+                json!({"type": "error", "record": n, "exchange": rec.exchange.as_str(), "reason": e.to_string()})
+            )?;
+        }
+    }
+    out.flush()?;
+    if let Some(tail) = records.tail()
+        && tail != TailStatus::Clean
+    {
+        eprintln!(
+            "arb decode: {}: bad tail after the valid prefix: {tail:?}",
+            path.display()
+        );
+    }
     eprintln!("{}", tally.report());
     Ok(ExitCode::SUCCESS)
 }

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Decode(args) => decode::run(args),
+        Command::Decode(args) => decode::run(&args),
         Command::Gen(args) => generate::run(args),
         Command::Replay(args) => replay::run(&args),
         Command::Latency(args) => latency::run(&args),

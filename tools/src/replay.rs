@@ -656,6 +656,7 @@ impl Summary<'_> {
             "gaps": self.sink_stats.gaps.load(r),
             "stale_legs": self.core_stats.stale_legs.load(r),
             "bad_books": self.core_stats.bad_books.load(r),
+            "max_feed_ring_depth": self.core_stats.max_input_depth.load(r),
             "elapsed_s": self.elapsed_s,
             "events_per_s": events as f64 / self.elapsed_s.max(1e-9),
             "frames_per_s": frames as f64 / self.elapsed_s.max(1e-9),
@@ -691,7 +692,7 @@ impl Summary<'_> {
             g("frames_per_s").as_f64().unwrap_or(0.0)
         ));
         s.push_str(&format!(
-            "spreads {}  signals {}  gaps {}  stale legs {}  bad books {}  drops {} (feed rings {}, sink ring {})  decode errors {}\n",
+            "spreads {}  signals {}  gaps {}  stale legs {}  bad books {}  drops {} (feed rings {}, sink ring {})  decode errors {}  max feed ring depth {}\n",
             g("spreads"),
             g("signals"),
             g("gaps"),
@@ -700,7 +701,8 @@ impl Summary<'_> {
             g("drops"),
             self.feed_drops,
             self.out_drops,
-            g("decode_errors")
+            g("decode_errors"),
+            g("max_feed_ring_depth")
         ));
         s.push_str(&format!(
             "memory: reserved {}, rss {} (max {})\n",
