@@ -158,6 +158,27 @@ impl Side {
             Side::Sell => "sell",
         }
     }
+
+    /// Parses the lower-case text most venues send, the inverse of [`Side::as_str`].
+    #[inline]
+    pub fn from_text(text: &str) -> Option<Side> {
+        match text {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+
+    /// Returns the taker side from a "buyer is maker" flag (Binance and BingX `m`): when
+    /// the buyer made the market, the taker sold.
+    #[inline]
+    pub const fn taker_from_buyer_is_maker(buyer_is_maker: bool) -> Side {
+        if buyer_is_maker {
+            Side::Sell
+        } else {
+            Side::Buy
+        }
+    }
 }
 
 /// Best bid and ask of one symbol on one venue.

@@ -82,20 +82,10 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
         native,
         px,
         qty,
-        side: taker_side(maker),
+        side: Side::taker_from_buyer_is_maker(maker),
         trade_id: RawTradeId::Num(id),
         exch_ts_ns,
     }))
-}
-
-/// `m` is "buyer is maker": then the taker sold.
-#[inline]
-fn taker_side(buyer_is_maker: bool) -> Side {
-    if buyer_is_maker {
-        Side::Sell
-    } else {
-        Side::Buy
-    }
 }
 
 /// The validating path: any Binance spot message, any key order.
@@ -162,7 +152,7 @@ fn trade<F: FnMut(Decoded<'_>)>(
         native: p.str_field("s")?,
         px: p.decimal_field("p")?,
         qty: p.decimal_field("q")?,
-        side: taker_side(p.bool_field("m")?),
+        side: Side::taker_from_buyer_is_maker(p.bool_field("m")?),
         trade_id: RawTradeId::Num(p.u64_field(id_key)?),
         exch_ts_ns: p.ms_field("T")?,
     };

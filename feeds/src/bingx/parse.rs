@@ -97,20 +97,10 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
         native,
         px,
         qty,
-        side: taker_side(maker),
+        side: Side::taker_from_buyer_is_maker(maker),
         trade_id: RawTradeId::Text(id),
         exch_ts_ns,
     }))
-}
-
-/// `m` is "buyer is maker": then the taker sold.
-#[inline]
-fn taker_side(buyer_is_maker: bool) -> Side {
-    if buyer_is_maker {
-        Side::Sell
-    } else {
-        Side::Buy
-    }
 }
 
 /// The validating path: any BingX spot message, any key order.
@@ -193,7 +183,7 @@ fn push<F: FnMut(Decoded<'_>)>(
             native: data.str_field("s")?,
             px: data.decimal_field("p")?,
             qty: data.decimal_field("q")?,
-            side: taker_side(data.bool_field("m")?),
+            side: Side::taker_from_buyer_is_maker(data.bool_field("m")?),
             trade_id: trade_id(data.req("t")?)?,
             exch_ts_ns: optional_ms(data, "T")?,
         }),

@@ -134,7 +134,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","size":""#)?;
     let qty = c.decimal_str()?;
     c.lit(br#","side":""#)?;
-    let side = taker_side(c.str_body()?)?;
+    let side = Side::from_text(c.str_body()?)?;
     c.lit(br#","tradeId":""#)?;
     let id = c.str_body()?;
     c.lit(b"}")?;
@@ -146,16 +146,6 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
         trade_id: RawTradeId::Text(id),
         exch_ts_ns,
     }))
-}
-
-/// `side`: the taker side.
-#[inline]
-fn taker_side(s: &str) -> Option<Side> {
-    match s {
-        "buy" => Some(Side::Buy),
-        "sell" => Some(Side::Sell),
-        _ => None,
-    }
 }
 
 /// Market-data channels this decoder turns into items.
@@ -258,7 +248,7 @@ fn trade<'i>(item: Value<'_, 'i>, native: &'i str) -> Result<RawTrade<'i>, Parse
         native,
         px: item.decimal_field("price")?,
         qty: item.decimal_field("size")?,
-        side: taker_side(item.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
+        side: Side::from_text(item.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
         trade_id: trade_id(item.req("tradeId")?, "tradeId")?,
         exch_ts_ns: item.ms_field("ts")?,
     })

@@ -73,7 +73,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","create_time_ms":""#)?;
     let exch_ts_ns = num::parse_ms_fraction_text(c.str_bytes()?, "").ok()?;
     c.lit(br#","side":""#)?;
-    let side = taker_side(c.str_body()?)?;
+    let side = Side::from_text(c.str_body()?)?;
     c.lit(br#","currency_pair":""#)?;
     let native = c.str_body()?;
     c.lit(br#","amount":""#)?;
@@ -88,16 +88,6 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
         trade_id: RawTradeId::Num(id),
         exch_ts_ns,
     }))
-}
-
-/// `side`: the taker side.
-#[inline]
-fn taker_side(s: &str) -> Option<Side> {
-    match s {
-        "buy" => Some(Side::Buy),
-        "sell" => Some(Side::Sell),
-        _ => None,
-    }
 }
 
 /// The validating path: any Gate v4 spot message, any key order.
@@ -255,7 +245,7 @@ fn trade<'i>(r: Value<'_, 'i>) -> Result<RawTrade<'i>, ParseError> {
         native: r.str_field("currency_pair")?,
         px: r.decimal_field("price")?,
         qty: r.decimal_field("amount")?,
-        side: taker_side(r.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
+        side: Side::from_text(r.str_field("side")?).ok_or(ParseError::BadValue("side"))?,
         trade_id,
         exch_ts_ns: trade_time(r)?,
     })

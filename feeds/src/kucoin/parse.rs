@@ -158,11 +158,7 @@ fn fast_match<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 /// Taker side as KuCoin spells it.
 #[inline]
 fn side(text: &str) -> Result<Side, ParseError> {
-    match text {
-        "buy" => Ok(Side::Buy),
-        "sell" => Ok(Side::Sell),
-        _ => Err(ParseError::BadValue("side")),
-    }
+    Side::from_text(text).ok_or(ParseError::BadValue("side"))
 }
 
 /// The validating path: any KuCoin spot message, any key order.
