@@ -1,10 +1,15 @@
-//! The engine of arb: event model, symbol registry, clock seam.
+//! The engine of arb: event model, symbol registry, clock seam, the single-writer spread
+//! core with its preallocated pair windows, SPSC rings with explicit full policies, and
+//! lock-free stage metrics.
 //!
 //! Guarantees a caller relies on:
 //! - every event type is a small `Copy` struct with interned ids ([`SymbolId`],
 //!   [`Exchange`]) and both timestamps in nanoseconds; no `String` travels with a tick;
 //! - symbol lookups on the hot path ([`SymbolRegistry::lookup`]) never allocate;
-//! - time is read through one seam, [`clock`], so replays can substitute captured time.
+//! - time is read through one seam, [`clock`], so replays can substitute captured time;
+//! - [`SpreadCore::on_event`] allocates nothing, takes no lock and makes no syscall; every
+//!   table and window is sized in [`SpreadCore::new`] ([`SpreadCore::bytes_for`] says how much);
+//! - readers of windows and the ranking never block the core (seqlocks over atomics).
 //!
 //! This crate has no network, no async runtime and no storage dependency.
 //!

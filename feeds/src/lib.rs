@@ -1,4 +1,6 @@
-//! Exchange adapters of arb: frame decoders for the eight venues, subscribe requests.
+//! Exchange adapters of arb: frame decoders and subscribe requests for the eight venues,
+//! the feed worker that turns frames into engine events, the capture file format and the
+//! synthetic capture generator.
 //!
 //! Guarantees a caller relies on:
 //! - decoding never panics on any input: bad frames are [`ParseError`]s, counted by the caller;
