@@ -55,6 +55,16 @@ pub(crate) struct ReplayArgs {
     /// (wrapping when the machine has fewer cores; a warning says so).
     #[arg(long)]
     pin: bool,
+    /// Pin feed thread i to the i-th core of this list (e.g. `2,3`); needs one core per
+    /// feed thread. A core the machine does not have is a start-up error naming it.
+    #[arg(long, value_delimiter = ',', value_name = "CORES")]
+    feed_cores: Vec<usize>,
+    /// Pin the spread-core thread to this core.
+    #[arg(long, value_name = "CORE")]
+    engine_core: Option<usize>,
+    /// Pin the I/O (sink) thread to this core.
+    #[arg(long, value_name = "CORE")]
+    io_core: Option<usize>,
     /// Busy-poll idle hot threads instead of sleeping (only on hosts with a core per hot
     /// thread; on a 2-vCPU VM it makes things slower).
     #[arg(long)]
@@ -214,11 +224,14 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         WaitMode::Wait
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let core_ids = if args.pin {
-        pin_plan(args.feeds)?
-    } else {
-        Vec::new()
-    };
+    let core_ids =
+        if !args.feed_cores.is_empty() || args.engine_core.is_some() || args.io_core.is_some() {
+            explicit_pins(args)?
+        } else if args.pin {
+            pin_plan(args.feeds)?
+        } else {
+            Vec::new()
+        };
 
     // Rings and workers.
     let core_bell = Doorbell::new();
@@ -274,7 +287,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         for (i, mut worker) in feed_workers.into_iter().enumerate() {
             let capture = Arc::clone(&capture);
             let stop = Arc::clone(&stop);
-            let pin = core_ids.get(i).copied();
+            let pin = core_ids.get(i).copied().flatten();
             let venues: Vec<bool> = Exchange::ALL
                 .iter()
                 .map(|e| e.index() % args.feeds == i)
@@ -299,7 +312,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             );
         }
         // Core thread.
-        let core_pin = core_ids.get(args.feeds).copied();
+        let core_pin = core_ids.get(args.feeds).copied().flatten();
         let core_handle = {
             let bell = Arc::clone(&core_bell);
             std::thread::Builder::new()
@@ -330,7 +343,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 })?
         };
         // Sink thread.
-        let sink_pin = core_ids.get(args.feeds + 1).copied();
+        let sink_pin = core_ids.get(args.feeds + 1).copied().flatten();
         let sink_handle = {
             let bell = Arc::clone(&sink_bell);
             std::thread::Builder::new()
@@ -467,7 +480,39 @@ fn histogram_set_bytes() -> usize {
     STAGES * 26 * 1024 * 8
 }
 
-fn pin_plan(feeds: usize) -> anyhow::Result<Vec<core_affinity::CoreId>> {
+/// The per-role plan from `--feed-cores`, `--engine-core`, `--io-core`: index i < feeds is
+/// feed thread i, then the core thread, then the sink; a role left out is not pinned.
+fn explicit_pins(args: &ReplayArgs) -> anyhow::Result<Vec<Option<core_affinity::CoreId>>> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let find = |role: &str, n: usize| -> anyhow::Result<core_affinity::CoreId> {
+        ids.iter().copied().find(|c| c.id == n).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{role} core {n} is not available on this machine (available: {:?})",
+                ids.iter().map(|c| c.id).collect::<Vec<_>>()
+            )
+        })
+    };
+    anyhow::ensure!(
+        args.feed_cores.is_empty() || args.feed_cores.len() == args.feeds,
+        "--feed-cores lists {} cores for {} feed threads",
+        args.feed_cores.len(),
+        args.feeds
+    );
+    let mut plan = Vec::with_capacity(args.feeds + 2);
+    for i in 0..args.feeds {
+        plan.push(
+            args.feed_cores
+                .get(i)
+                .map(|&n| find("feed", n))
+                .transpose()?,
+        );
+    }
+    plan.push(args.engine_core.map(|n| find("engine", n)).transpose()?);
+    plan.push(args.io_core.map(|n| find("io", n)).transpose()?);
+    Ok(plan)
+}
+
+fn pin_plan(feeds: usize) -> anyhow::Result<Vec<Option<core_affinity::CoreId>>> {
     let ids = core_affinity::get_core_ids()
         .ok_or_else(|| anyhow::anyhow!("--pin: cannot list this machine's cores"))?;
     anyhow::ensure!(!ids.is_empty(), "--pin: no cores available");
@@ -478,7 +523,7 @@ fn pin_plan(feeds: usize) -> anyhow::Result<Vec<core_affinity::CoreId>> {
             ids.len()
         );
     }
-    Ok((0..wanted).map(|i| ids[i % ids.len()]).collect())
+    Ok((0..wanted).map(|i| Some(ids[i % ids.len()])).collect())
 }
 
 /// How a feed thread walks the capture.

@@ -207,3 +207,28 @@ fn bad_arguments_and_missing_files_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected max, 1x or <N>x"));
 }
+
+#[test]
+fn pinning_names_a_missing_core_and_works_on_core_zero() {
+    let dir = tmpdir("pin");
+    let cap = gen_capture(&dir);
+    let out = arb()
+        .arg("replay")
+        .arg(&cap)
+        .args(["--quiet", "--engine-core", "4096"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("engine core 4096 is not available"), "{err}");
+    // Core 0 exists everywhere: every role pinned there still runs correctly (wait mode).
+    let (r, _) = replay(
+        &cap,
+        &dir,
+        "pinned",
+        &["--feed-cores", "0", "--engine-core", "0", "--io-core", "0"],
+    );
+    assert_eq!(r["decode_errors"].as_u64(), Some(0));
+    assert!(r["events"].as_u64().unwrap() > 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
