@@ -34,6 +34,7 @@ pub mod ranking;
 pub mod ring;
 pub mod spread;
 pub mod symbol;
+pub mod sync;
 mod sys;
 pub mod window;
 pub mod worker;

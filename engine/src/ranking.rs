@@ -2,7 +2,7 @@
 //! executable spread a few times a second; any thread reads a consistent copy without
 //! blocking it (seqlock over atomics, like the windows).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, fence, spin_loop};
 
 use crate::event::SymbolId;
 
@@ -56,11 +56,11 @@ impl RankingBoard {
     /// Copies the board into `out`; returns its publication time, or `None` if the writer
     /// kept it busy for every retry.
     pub fn read(&self, out: &mut Vec<(SymbolId, f64)>) -> Option<i64> {
-        for _ in 0..1000 {
+        for _ in 0..crate::sync::READ_RETRIES {
             // Acquire pairs with the writer's final Release store.
             let s1 = self.seq.load(Ordering::Acquire);
             if s1 & 1 == 1 {
-                std::hint::spin_loop();
+                spin_loop();
                 continue;
             }
             out.clear();

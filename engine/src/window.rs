@@ -13,7 +13,7 @@
 //! Everything is allocated in [`WindowStore::new`]: `windows * (buckets * 44 + raw_points
 //! * 24 + 64)` bytes (see [`WindowStore::bytes_for`]). Recording allocates nothing.
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
+use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence, spin_loop};
 
 /// Words per bucket: id, count, then (last, min, max) for deviation, buy-first-sell-second,
 /// buy-second-sell-first.
@@ -105,7 +105,7 @@ pub enum WindowReadError {
     OutOfRange,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 struct Meta {
     /// Even when stable, odd while the writer is inside.
@@ -179,8 +179,9 @@ impl WindowStore {
             "empty window shape"
         );
         let meta = crate::sys::huge_vec(windows, || Meta {
+            seq: AtomicU64::new(0),
             head_bucket: AtomicI64::new(i64::MIN),
-            ..Meta::default()
+            raw_written: AtomicU64::new(0),
         });
         let buckets = crate::sys::huge_vec(windows * config.buckets * BUCKET_WORDS, || {
             AtomicU32::new(0)
@@ -342,11 +343,11 @@ impl WindowStore {
     /// [`WindowReadError::Busy`] after 1000 torn attempts; [`WindowReadError::OutOfRange`].
     pub fn read(&self, w: usize, out: &mut WindowSnapshot) -> Result<(), WindowReadError> {
         let meta = self.meta.get(w).ok_or(WindowReadError::OutOfRange)?;
-        for _ in 0..1000 {
+        for _ in 0..crate::sync::READ_RETRIES {
             // Acquire pairs with the writer's final Release store: data before it is visible.
             let s1 = meta.seq.load(Ordering::Acquire);
             if s1 & 1 == 1 {
-                std::hint::spin_loop();
+                spin_loop();
                 continue;
             }
             self.copy_window(w, meta, out);
