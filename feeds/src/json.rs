@@ -196,6 +196,44 @@ pub fn top_of_book<'i>(
     })
 }
 
+/// A best bid/ask from flat price/size fields and a `ts` in epoch ms (OKX `tickers`,
+/// Bitget `ticker`); an empty price (`""`, no order on that side) is an empty side.
+///
+/// # Errors
+/// [`ParseError::EmptySide`] when either price is empty; field and number errors.
+pub fn flat_quote<'i>(
+    item: Value<'_, 'i>,
+    native: &'i str,
+    (bid_px_key, bid_qty_key): (&'static str, &'static str),
+    (ask_px_key, ask_qty_key): (&'static str, &'static str),
+) -> Result<crate::decode::RawQuote<'i>, ParseError> {
+    let side =
+        |px_key: &'static str, qty_key: &'static str| -> Result<Option<(f64, f64)>, ParseError> {
+            let px = item.req(px_key)?;
+            if px.into_string() == Some("") {
+                return Ok(None);
+            }
+            Ok(Some((
+                decimal_value(px, px_key)?,
+                item.decimal_field(qty_key)?,
+            )))
+        };
+    let bid = side(bid_px_key, bid_qty_key)?;
+    let ask = side(ask_px_key, ask_qty_key)?;
+    let exch_ts_ns = item.ms_field("ts")?;
+    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
+        return Err(ParseError::EmptySide);
+    };
+    Ok(crate::decode::RawQuote {
+        native,
+        bid_px,
+        bid_qty,
+        ask_px,
+        ask_qty,
+        exch_ts_ns,
+    })
+}
+
 /// Price and size of the first `[px, size, ...]` level, `None` for an empty side.
 ///
 /// # Errors

@@ -7,7 +7,7 @@ use simd_json::tape::Value;
 
 use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
 use crate::error::ParseError;
-use crate::json::{FieldExt, decimal_value, top_of_book, u64_value};
+use crate::json::{FieldExt, flat_quote, top_of_book, u64_value};
 use crate::scan::Cursor;
 
 /// Returns `true` for a spot instrument id, `BASE-QUOTE`. Swaps (`BTC-USD-SWAP`),
@@ -232,37 +232,12 @@ fn ticker<'i>(item: Value<'_, 'i>) -> Result<RawQuote<'i>, ParseError> {
     if item.str_field("instType")? != "SPOT" {
         return Err(ParseError::Unsupported("instrument type"));
     }
-    let native = item.str_field("instId")?;
-    let bid = price_side(item, "bidPx", "bidSz")?;
-    let ask = price_side(item, "askPx", "askSz")?;
-    let exch_ts_ns = item.ms_field("ts")?;
-    let (Some((bid_px, bid_qty)), Some((ask_px, ask_qty))) = (bid, ask) else {
-        return Err(ParseError::EmptySide);
-    };
-    Ok(RawQuote {
-        native,
-        bid_px,
-        bid_qty,
-        ask_px,
-        ask_qty,
-        exch_ts_ns,
-    })
-}
-
-/// A price/size pair of fields; an empty price (`""`, no order on that side) is `None`.
-fn price_side(
-    item: Value<'_, '_>,
-    px_key: &'static str,
-    qty_key: &'static str,
-) -> Result<Option<(f64, f64)>, ParseError> {
-    let px = item.req(px_key)?;
-    if px.into_string() == Some("") {
-        return Ok(None);
-    }
-    Ok(Some((
-        decimal_value(px, px_key)?,
-        item.decimal_field(qty_key)?,
-    )))
+    flat_quote(
+        item,
+        item.str_field("instId")?,
+        ("bidPx", "bidSz"),
+        ("askPx", "askSz"),
+    )
 }
 
 fn trade<'i>(item: Value<'_, 'i>) -> Result<RawTrade<'i>, ParseError> {
