@@ -50,7 +50,7 @@ impl RankingBoard {
         self.len.store(n as u32, Ordering::Relaxed);
         self.ts_ns.store(ts_ns as u64, Ordering::Relaxed);
         // Publishes the data with the even sequence (seqlock writer side).
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        self.seq.store(seq.wrapping_add(2), crate::sync::PUBLISH);
     }
 
     /// Copies the board into `out`; returns its publication time, or `None` if the writer
