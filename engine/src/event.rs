@@ -280,6 +280,42 @@ pub struct Trade {
     pub recv_ts_ns: i64,
 }
 
+/// Connections per venue that the feeds and the core track (decoder slots, gap records).
+/// The one limit for both: a connection id at or past it is refused with a
+/// [`ConnLimitError`], never folded into another connection's slot. 256 covers the
+/// largest sharding the venues' limits need for a full spot universe (KuCoin: 100 topics
+/// per connection, BingX and MEXC: a few dozen) with room for replacements opened before
+/// a forced disconnect.
+pub const MAX_CONNS_PER_VENUE: usize = 256;
+
+/// A connection id past [`MAX_CONNS_PER_VENUE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "connection id {conn_id} of {exchange} is past the limit of {MAX_CONNS_PER_VENUE} connections per venue (ids 0..={max})",
+    max = MAX_CONNS_PER_VENUE - 1
+)]
+pub struct ConnLimitError {
+    /// Venue.
+    pub exchange: Exchange,
+    /// The refused id.
+    pub conn_id: u16,
+}
+
+/// Returns the index of `(exchange, conn_id)` in a table of
+/// `Exchange::COUNT * MAX_CONNS_PER_VENUE` per-connection slots.
+///
+/// # Errors
+/// [`ConnLimitError`] when `conn_id >= MAX_CONNS_PER_VENUE`.
+#[inline]
+pub fn conn_slot(exchange: Exchange, conn_id: u16) -> Result<usize, ConnLimitError> {
+    let c = usize::from(conn_id);
+    if c < MAX_CONNS_PER_VENUE {
+        Ok(exchange.index() * MAX_CONNS_PER_VENUE + c)
+    } else {
+        Err(ConnLimitError { exchange, conn_id })
+    }
+}
+
 /// State of one venue connection, as reported by a feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]

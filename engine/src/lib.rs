@@ -28,6 +28,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod link;
 pub mod metrics;
 pub mod pair;
 pub mod ranking;

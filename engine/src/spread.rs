@@ -13,13 +13,13 @@
 //! [`SpreadCore::on_event`] allocates never, takes no lock and makes no syscall: all
 //! tables are sized in [`SpreadCore::new`] from the registry and the config.
 
-use crate::event::{ConnState, Event, Exchange, Quote, SymbolId, Trade, VenueState};
+use crate::event::{
+    ConnState, Event, Exchange, MAX_CONNS_PER_VENUE, Quote, SymbolId, Trade, VenueState, conn_slot,
+};
 use crate::pair::{PAIRS, VenuePair};
 use crate::symbol::SymbolRegistry;
 use crate::window::{WindowConfig, WindowCursor, WindowStore};
 
-/// Connections tracked per venue for gap records; larger ids share the last slot.
-pub const MAX_CONNS_PER_VENUE: usize = 256;
 const NO_WINDOW: u32 = u32::MAX;
 
 /// For each pair index, the bit mask of its two venues (bit = `Exchange::index()`).
@@ -264,6 +264,8 @@ pub struct CoreCounters {
     pub disconnects: u64,
     /// Quotes retired by connection drops.
     pub retired_quotes: u64,
+    /// Venue-state events with a connection id past `MAX_CONNS_PER_VENUE`, ignored.
+    pub bad_conn: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -320,11 +322,11 @@ pub struct SpreadCore {
     /// Indexed by window.
     pair_state: Box<[PairState]>,
     /// `[symbol * PAIRS + pair]`: best of the two executable spreads at the pair's last
-    /// update; `-inf` before any. Kept apart from `pair_state` so a symbol's ranking
-    /// refresh reads two cache lines, not 28 (f32: rankings need no more precision).
+    /// update with both legs fresh; `-inf` before any. Only a value whose two legs are
+    /// still live and fresh counts (checked on read, [`SpreadCore::best_exec_pct`]); kept
+    /// apart from `pair_state` so a symbol's ranking reads two cache lines, not 28 (f32:
+    /// rankings need no more precision).
     pair_best: Box<[f32]>,
-    /// Best executable spread of each symbol over its live pairs; `NaN` when none.
-    best_exec_pct: Box<[f64]>,
     windows: std::sync::Arc<WindowStore>,
     open_gaps: Box<[Option<OpenGap>]>,
     counters: CoreCounters,
@@ -338,7 +340,6 @@ impl SpreadCore {
         n * Exchange::COUNT * size_of::<Slot>()
             + n * PAIRS * (size_of::<u32>() + size_of::<f32>())
             + windows * size_of::<PairState>()
-            + n * size_of::<f64>()
             + Exchange::COUNT * MAX_CONNS_PER_VENUE * size_of::<Option<OpenGap>>()
             + WindowStore::bytes_for(windows, &config.window)
     }
@@ -384,7 +385,6 @@ impl SpreadCore {
             ]
             .into_boxed_slice(),
             pair_best: vec![f32::NEG_INFINITY; n * PAIRS].into_boxed_slice(),
-            best_exec_pct: vec![f64::NAN; n].into_boxed_slice(),
             windows: std::sync::Arc::new(WindowStore::new(windows, config.window)),
             open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
             counters: CoreCounters::default(),
@@ -409,26 +409,44 @@ impl SpreadCore {
         &self.counters
     }
 
-    /// Returns the best executable spread of a symbol over its live pairs, if any.
-    pub fn best_exec_pct(&self, symbol: SymbolId) -> Option<f64> {
-        self.best_exec_pct
-            .get(symbol.index())
-            .copied()
-            .filter(|v| !v.is_nan())
+    /// Returns the best executable spread of a symbol at `now_ns` (receive-time clock) over
+    /// the pairs whose two legs are both live (connection up) and fresh (received within
+    /// `stale_after_ns` of `now_ns`), if any. A venue that goes quiet without
+    /// disconnecting drops out of the ranking once its last quote is older than that.
+    ///
+    /// Cold path (ranking, status): reads the symbol's 8 quote slots and 28 pair bests.
+    pub fn best_exec_pct(&self, symbol: SymbolId, now_ns: i64) -> Option<f64> {
+        let s = symbol.index();
+        let row = self
+            .quotes
+            .get(s * Exchange::COUNT..(s + 1) * Exchange::COUNT)?;
+        let oldest_ok = now_ns.saturating_sub(self.config.stale_after_ns);
+        let mut fresh: u8 = 0;
+        for (i, slot) in row.iter().enumerate() {
+            fresh |= u8::from(slot.live && slot.recv_ts_ns >= oldest_ok) << i;
+        }
+        let bests = &self.pair_best[s * PAIRS..(s + 1) * PAIRS];
+        // Pairs without a window (or never updated) hold -inf, so they never win.
+        let mut best = f32::NEG_INFINITY;
+        for (mask, &v) in PAIR_MASKS.iter().zip(bests) {
+            if fresh & mask == *mask && v > best {
+                best = v;
+            }
+        }
+        (best != f32::NEG_INFINITY).then_some(f64::from(best))
     }
 
-    /// Fills `out` with the `n` symbols with the highest best executable spread, best first.
+    /// Fills `out` with the `n` symbols with the highest best executable spread at
+    /// `now_ns`, best first; only pairs with both legs live and fresh count
+    /// ([`SpreadCore::best_exec_pct`]).
     ///
-    /// Cold path (status, API): O(symbols).
-    pub fn top_opportunities(&self, n: usize, out: &mut Vec<(SymbolId, f64)>) {
+    /// Cold path (ranking board, status, API): O(symbols × pairs).
+    pub fn top_opportunities(&self, now_ns: i64, n: usize, out: &mut Vec<(SymbolId, f64)>) {
         out.clear();
-        out.extend(
-            self.best_exec_pct
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_nan())
-                .map(|(i, v)| (SymbolId(i as u32), *v)),
-        );
+        out.extend((0..self.symbols).filter_map(|i| {
+            let id = SymbolId(i as u32);
+            self.best_exec_pct(id, now_ns).map(|v| (id, v))
+        }));
         let best_first =
             |a: &(SymbolId, f64), b: &(SymbolId, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if n < out.len() {
@@ -563,35 +581,15 @@ impl SpreadCore {
         for signal in signals.into_iter().flatten() {
             out(CoreOut::Signal(signal));
         }
-        self.refresh_best(s);
-    }
-
-    /// Recomputes a symbol's best executable spread over pairs whose legs are both live.
-    #[inline]
-    fn refresh_best(&mut self, s: usize) {
-        let row = &self.quotes[s * Exchange::COUNT..(s + 1) * Exchange::COUNT];
-        let mut live: u8 = 0;
-        for (i, slot) in row.iter().enumerate() {
-            live |= u8::from(slot.live) << i;
-        }
-        let bests = &self.pair_best[s * PAIRS..(s + 1) * PAIRS];
-        // Pairs without a window (or never updated) hold -inf, so they never win.
-        let mut best = f32::NEG_INFINITY;
-        for (mask, &v) in PAIR_MASKS.iter().zip(bests) {
-            if live & mask == *mask && v > best {
-                best = v;
-            }
-        }
-        self.best_exec_pct[s] = if best == f32::NEG_INFINITY {
-            f64::NAN
-        } else {
-            f64::from(best)
-        };
     }
 
     fn on_venue<F: FnMut(CoreOut)>(&mut self, v: &VenueState, out: &mut F) {
-        let gap_slot = v.exchange.index() * MAX_CONNS_PER_VENUE
-            + usize::from(v.conn_id).min(MAX_CONNS_PER_VENUE - 1);
+        let Ok(gap_slot) = conn_slot(v.exchange, v.conn_id) else {
+            // The feeds refuse such ids before they get here; never fold it into another
+            // connection's gap.
+            self.counters.bad_conn += 1;
+            return;
+        };
         match v.state {
             ConnState::Disconnected => {
                 self.counters.disconnects += 1;
@@ -609,11 +607,6 @@ impl SpreadCore {
                         start_ns: v.ts_ns,
                         symbols_affected: affected,
                     });
-                }
-                for s in 0..self.symbols {
-                    if self.quotes[s * Exchange::COUNT + v.exchange.index()].conn_id == v.conn_id {
-                        self.refresh_best(s);
-                    }
                 }
             }
             ConnState::Connected | ConnState::Resubscribed => {

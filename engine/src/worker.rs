@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::clock;
 use crate::event::Event;
 use crate::event::SymbolId;
+use crate::link::FeedRx;
 use crate::metrics::{Stage, StageRecorder};
 use crate::ranking::RankingBoard;
-use crate::ring::{Consumer, Envelope, RingTx};
+use crate::ring::{Envelope, RingTx};
 use crate::spread::{CoreCounters, CoreOut, SpreadCore};
 
 /// Events taken from one ring before moving to the next, so one busy feed cannot starve
@@ -42,7 +43,7 @@ pub struct CoreStats {
 #[derive(Debug)]
 pub struct CoreWorker {
     core: SpreadCore,
-    inputs: Vec<Consumer<Envelope<Event>>>,
+    inputs: Vec<FeedRx>,
     out: RingTx<Envelope<CoreOut>>,
     recorder: StageRecorder,
     stats: Arc<CoreStats>,
@@ -53,7 +54,19 @@ pub struct CoreWorker {
     board: Arc<RankingBoard>,
     ranking_scratch: Vec<(SymbolId, f64)>,
     next_publish_mono_ns: i64,
+    /// Receive time of the newest event taken (quote, trade or state change).
     last_event_ts_ns: i64,
+    ranking_clock: RankingClock,
+}
+
+/// The "now" against which the ranking judges whether a leg is fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RankingClock {
+    /// The receive time of the newest event (replays: captured time).
+    #[default]
+    Data,
+    /// The later of the newest event's receive time and the wall clock (live feeds).
+    Wall,
 }
 
 /// How often the core republishes the ranking board: often enough for a live table,
@@ -64,7 +77,7 @@ impl CoreWorker {
     /// Wires a core to its input rings and its output ring.
     pub fn new(
         core: SpreadCore,
-        inputs: Vec<Consumer<Envelope<Event>>>,
+        inputs: Vec<FeedRx>,
         out: RingTx<Envelope<CoreOut>>,
         recorder: StageRecorder,
         stats: Arc<CoreStats>,
@@ -83,6 +96,7 @@ impl CoreWorker {
             ranking_scratch: Vec::new(),
             next_publish_mono_ns: 0,
             last_event_ts_ns: 0,
+            ranking_clock: RankingClock::Data,
         }
     }
 
@@ -123,10 +137,15 @@ impl CoreWorker {
                 self.max_depth = depth;
             }
             for _ in 0..BATCH {
-                let Ok(env) = self.inputs[i].pop() else { break };
-                if let Event::Quote(q) = &env.item {
-                    self.last_event_ts_ns = q.recv_ts_ns;
-                }
+                let Some(env) = self.inputs[i].pop() else {
+                    break;
+                };
+                let ts = match &env.item {
+                    Event::Quote(q) => q.recv_ts_ns,
+                    Event::Trade(t) => t.recv_ts_ns,
+                    Event::Venue(v) => v.ts_ns,
+                };
+                self.last_event_ts_ns = self.last_event_ts_ns.max(ts);
                 let scratch = &mut self.scratch;
                 scratch.clear();
                 self.core.on_event(&env.item, &mut |o| scratch.push(o));
@@ -161,11 +180,22 @@ impl CoreWorker {
         }
     }
 
+    /// Sets the clock the ranking judges leg freshness by: [`RankingClock::Data`] (the
+    /// default; replays) or [`RankingClock::Wall`] (live, so that legs go stale even when
+    /// every venue falls silent).
+    pub fn set_ranking_clock(&mut self, clock: RankingClock) {
+        self.ranking_clock = clock;
+    }
+
     fn publish_ranking(&mut self) {
         let cap = self.board.capacity();
-        self.core.top_opportunities(cap, &mut self.ranking_scratch);
-        self.board
-            .publish(self.last_event_ts_ns, &self.ranking_scratch);
+        let now = match self.ranking_clock {
+            RankingClock::Data => self.last_event_ts_ns,
+            RankingClock::Wall => self.last_event_ts_ns.max(clock::wall_ns()),
+        };
+        self.core
+            .top_opportunities(now, cap, &mut self.ranking_scratch);
+        self.board.publish(now, &self.ranking_scratch);
     }
 
     /// Closes open gaps at `end_ns`, flushes histograms, counters and the ranking, and

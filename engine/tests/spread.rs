@@ -90,11 +90,11 @@ fn spread_formulas_follow_alphabetical_pair() {
         matches!(out[0], CoreOut::Quote(q) if (q.own_spread_pct - (0.5 / 101.5 * 100.0)).abs() < 1e-12)
     );
     assert_eq!(
-        core.best_exec_pct(SymbolId(0)),
+        core.best_exec_pct(SymbolId(0), 2 * SEC),
         Some(f64::from(s.exec_ab_pct as f32))
     );
     let mut top = Vec::new();
-    core.top_opportunities(5, &mut top);
+    core.top_opportunities(2 * SEC, 5, &mut top);
     assert_eq!(top, vec![(SymbolId(0), f64::from(s.exec_ab_pct as f32))]);
 }
 
@@ -148,7 +148,7 @@ fn dropped_connection_stops_counting_at_once_and_reports_a_gap() {
     );
     assert_eq!(spreads(&out).len(), 1, "no spread against the dead venue");
     assert_eq!(
-        core.best_exec_pct(SymbolId(0)),
+        core.best_exec_pct(SymbolId(0), 3 * SEC + 1),
         None,
         "a dead venue's quote is never best"
     );
@@ -235,12 +235,179 @@ fn windows_receive_every_pair_update() {
     assert_eq!(core.counters().spreads, 3);
 }
 
+/// Worked by hand: Binance 100 / 100.5, OKX 101 / 101.2.
+/// deviation = (100 / 101 - 1) * 100 = -100/101 % = -0.990099009900990099...
+/// buy Binance, sell OKX = (101 - 100.5) / 100.5 * 100 = 50/100.5 % = 0.497512437810945273...
+/// buy OKX, sell Binance = (100 - 101.2) / 101.2 * 100 = -120/101.2 % = -1.185770750988142292...
+/// own spread Binance = 0.5 / 100.5 * 100 = 0.497512437810945273..., OKX = 0.2 / 101.2 * 100
+/// = 0.197628458498023715...
+#[test]
+fn spreads_match_values_worked_by_hand() {
+    let reg = registry(&[Exchange::Binance, Exchange::Okx], 1);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    let out = run(
+        &mut core,
+        &[
+            quote(0, Exchange::Binance, 100.0, 100.5, SEC),
+            quote(0, Exchange::Okx, 101.0, 101.2, SEC + 250),
+        ],
+    );
+    let close = |got: f64, want: f64| (got - want).abs() < 1e-12;
+    let own: Vec<f64> = out
+        .iter()
+        .filter_map(|o| match o {
+            CoreOut::Quote(q) => Some(q.own_spread_pct),
+            _ => None,
+        })
+        .collect();
+    assert!(close(own[0], 0.497_512_437_810_945_3), "{own:?}");
+    assert!(close(own[1], 0.197_628_458_498_023_7), "{own:?}");
+    let s = spreads(&out);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].trigger, Exchange::Okx);
+    assert_eq!(s[0].other_age_ns, 250);
+    assert!(close(s[0].dev_pct, -0.990_099_009_900_990_1), "{:?}", s[0]);
+    assert!(
+        close(s[0].exec_ab_pct, 0.497_512_437_810_945_3),
+        "{:?}",
+        s[0]
+    );
+    assert!(
+        close(s[0].exec_ba_pct, -1.185_770_750_988_142_3),
+        "{:?}",
+        s[0]
+    );
+    // Best executable: buy Binance, sell OKX, +0.4975 % (stored as f32 for the ranking).
+    let best = core.best_exec_pct(SymbolId(0), SEC + 250).unwrap();
+    assert!((best - 0.497_512_437_810_945_3).abs() < 1e-6, "{best}");
+}
+
+/// Issue 6, item 4: a leg older than the staleness limit must leave the ranking even
+/// though its venue never disconnected.
+#[test]
+fn ranking_drops_a_pair_whose_leg_went_quiet() {
+    let reg = registry(&[Exchange::Binance, Exchange::Okx, Exchange::Bybit], 2);
+    let mut core = SpreadCore::new(&reg, CoreConfig::default());
+    run(
+        &mut core,
+        &[
+            // Symbol 0: Binance bids 1 % above OKX's ask; OKX then goes quiet.
+            quote(0, Exchange::Okx, 99.0, 100.0, SEC),
+            quote(0, Exchange::Binance, 101.0, 101.1, SEC),
+            // Symbol 1: a small, live opportunity, refreshed on both legs.
+            quote(1, Exchange::Okx, 99.9, 100.0, SEC),
+            quote(1, Exchange::Bybit, 100.05, 100.1, SEC),
+        ],
+    );
+    let mut top = Vec::new();
+    core.top_opportunities(2 * SEC, 5, &mut top);
+    assert_eq!(top.iter().map(|t| t.0.0).collect::<Vec<_>>(), [0, 1]);
+    // 6 s later Binance keeps quoting symbol 0 (its leg is fresh), OKX does not.
+    run(
+        &mut core,
+        &[
+            quote(0, Exchange::Binance, 101.0, 101.1, 7 * SEC),
+            quote(1, Exchange::Okx, 99.9, 100.0, 7 * SEC),
+            quote(1, Exchange::Bybit, 100.05, 100.1, 7 * SEC),
+        ],
+    );
+    assert_eq!(core.best_exec_pct(SymbolId(0), 7 * SEC), None);
+    core.top_opportunities(7 * SEC, 5, &mut top);
+    assert_eq!(top.iter().map(|t| t.0.0).collect::<Vec<_>>(), [1]);
+    // With no event at all, time alone retires every leg.
+    core.top_opportunities(13 * SEC, 5, &mut top);
+    assert!(top.is_empty());
+}
+
 mod property_tests {
     use std::collections::HashMap;
 
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The model's latest quote of a (symbol, venue): bid, ask, receive time, connection, live.
+    type Latest = (f64, f64, i64, u16, bool);
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Quote: symbol, venue, connection, bid, ask - bid (negative: crossed), zero side,
+        /// time step in half seconds (negative: out of order).
+        Quote(u32, usize, u16, f64, f64, bool, i64),
+        /// Connection `(venue, conn)` dropped.
+        Down(usize, u16),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            8 => (0u32..2, 0usize..3, 0u16..2, 1.0f64..2.0, -0.02f64..0.05, proptest::bool::weighted(0.05), -1i64..4)
+                .prop_map(|(s, v, c, b, w, z, dt)| Step::Quote(s, v, c, b, w, z, dt)),
+            1 => (0usize..3, 0u16..2).prop_map(|(v, c)| Step::Down(v, c)),
+        ]
+    }
+
+    proptest! {
+        /// Hostile input — crossed and zero books, stale legs, dropped connections,
+        /// out-of-order and equal timestamps: the core emits exactly the spreads of the
+        /// live, fresh, sane legs, and its ranking counts only pairs whose legs are both
+        /// live and fresh at the moment asked.
+        #[test]
+        fn prop_core_matches_model_on_hostile_input(steps in proptest::collection::vec(step(), 1..300)) {
+            let venues = [Exchange::Binance, Exchange::Okx, Exchange::Gateio];
+            let stale = 2 * SEC;
+            let reg = registry(&venues, 2);
+            let mut core = SpreadCore::new(&reg, CoreConfig { stale_after_ns: stale, ..CoreConfig::default() });
+            let mut latest: HashMap<(u32, Exchange), Latest> = HashMap::new();
+            // (symbol, pair) -> best executable at the pair's last computed update
+            let mut pair_best: HashMap<(u32, VenuePair), f32> = HashMap::new();
+            let mut ts = 10 * SEC;
+            for st in steps {
+                let mut out = Vec::new();
+                let mut expected = Vec::new();
+                match st {
+                    Step::Quote(sym, v, conn, bid, width, zero, dt) => {
+                        ts = (ts + dt * SEC / 2).max(0);
+                        let ex = venues[v];
+                        let (bid, ask) = if zero { (0.0, bid + width.abs()) } else { (bid, bid + width) };
+                        let mut q = quote(sym, ex, bid, ask, ts);
+                        if let Event::Quote(q) = &mut q { q.conn_id = conn; }
+                        core.on_event(&q, &mut |o| out.push(o));
+                        if bid > 0.0 && ask > 0.0 && bid <= ask {
+                            latest.insert((sym, ex), (bid, ask, ts, conn, true));
+                            for other in Exchange::ALL {
+                                if other == ex { continue; }
+                                let Some(&(ob, oa, ot, _, live)) = latest.get(&(sym, other)) else { continue };
+                                if !live || ts - ot > stale { continue; }
+                                let pair = VenuePair::new(ex, other).unwrap();
+                                let ((ab, aa), (bb, ba)) = if pair.first == ex { ((bid, ask), (ob, oa)) } else { ((ob, oa), (bid, ask)) };
+                                let e = ((ab / bb - 1.0) * 100.0, (bb - aa) / aa * 100.0, (ab - ba) / ba * 100.0);
+                                pair_best.insert((sym, pair), e.1.max(e.2) as f32);
+                                expected.push((pair, e.0, e.1, e.2));
+                            }
+                        }
+                    }
+                    Step::Down(v, conn) => {
+                        let ex = venues[v];
+                        core.on_event(&Event::Venue(VenueState { exchange: ex, conn_id: conn, state: ConnState::Disconnected, ts_ns: ts }), &mut |o| out.push(o));
+                        for ((_, e), slot) in latest.iter_mut() {
+                            if *e == ex && slot.3 == conn { slot.4 = false; }
+                        }
+                    }
+                }
+                let got: Vec<_> = spreads(&out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
+                prop_assert_eq!(got, expected);
+                for sym in 0..2u32 {
+                    let fresh = |ex: Exchange| latest.get(&(sym, ex)).is_some_and(|l| l.4 && l.2 >= ts - stale);
+                    let want = pair_best
+                        .iter()
+                        .filter(|((s, p), _)| *s == sym && fresh(p.first) && fresh(p.second))
+                        .map(|(_, v)| f64::from(*v))
+                        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+                    prop_assert_eq!(core.best_exec_pct(SymbolId(sym), ts), want, "symbol {}", sym);
+                }
+            }
+        }
+    }
 
     proptest! {
         /// Every spread the core emits equals the formula applied to a plain map of the
@@ -295,7 +462,7 @@ fn ranking_keeps_the_best_n_symbols_best_first() {
     }
     run(&mut core, &events);
     let mut top = Vec::new();
-    core.top_opportunities(3, &mut top);
+    core.top_opportunities(SEC, 3, &mut top);
     let ids: Vec<u32> = top.iter().map(|(s, _)| s.0).collect();
     assert_eq!(ids, [9, 8, 7]);
     assert!(top[0].1 > top[1].1 && top[1].1 > top[2].1);

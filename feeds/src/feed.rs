@@ -11,17 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use arb_engine::clock;
-use arb_engine::event::{ConnState, VenueState};
+use arb_engine::event::{ConnState, MAX_CONNS_PER_VENUE, VenueState, conn_slot};
+use arb_engine::link::FeedTx;
 use arb_engine::metrics::{Stage, StageRecorder};
-use arb_engine::ring::{Envelope, RingTx};
+use arb_engine::ring::Envelope;
 use arb_engine::{Event, Exchange, Quote, SymbolRegistry, Trade};
 
 use crate::decode::{ControlKind, Decoded, FrameDecoder, FrameKind};
 use crate::error::ParseError;
 use crate::venue::AnyDecoder;
-
-/// Connections per venue a worker keeps decoders for; larger ids share the last one.
-pub const MAX_CONNS_PER_VENUE: usize = 64;
 
 /// Events a single frame may carry before the scratch buffer grows (Bybit batches up to
 /// 1024 trades).
@@ -45,6 +43,10 @@ pub struct FeedStats {
     pub venue_errors: AtomicU64,
     /// Venue-state events pushed.
     pub venue_events: AtomicU64,
+    /// Frames and state changes refused because their connection id is past
+    /// [`MAX_CONNS_PER_VENUE`] (a source bug: sources check ids with
+    /// [`arb_engine::event::conn_slot`] when they open connections).
+    pub rejected_conn: AtomicU64,
     /// Decode errors, `[venue][ParseError::kind_index]`.
     pub decode_errors: [[AtomicU64; ParseError::KINDS]; Exchange::COUNT],
     /// Smallest `recv - exch` seen per venue (ns); negative means the venue's clock runs
@@ -82,6 +84,7 @@ struct Tally {
     controls: u64,
     venue_errors: u64,
     venue_events: u64,
+    rejected_conn: u64,
     decode_errors: [[u64; ParseError::KINDS]; Exchange::COUNT],
     min_exch_to_recv_ns: [i64; Exchange::COUNT],
     negative: [u64; Exchange::COUNT],
@@ -96,6 +99,7 @@ impl Default for Tally {
             controls: 0,
             venue_errors: 0,
             venue_events: 0,
+            rejected_conn: 0,
             decode_errors: [[0; ParseError::KINDS]; Exchange::COUNT],
             min_exch_to_recv_ns: [i64::MAX; Exchange::COUNT],
             negative: [0; Exchange::COUNT],
@@ -107,9 +111,10 @@ impl Default for Tally {
 #[derive(Debug)]
 pub struct FeedWorker {
     registry: Arc<SymbolRegistry>,
-    /// `[venue * MAX_CONNS_PER_VENUE + conn]`, created on a connection's first frame.
+    /// `[conn_slot(venue, conn)]`, created on a connection's first frame and reset (not
+    /// reallocated) when it disconnects.
     decoders: Vec<Option<AnyDecoder>>,
-    tx: RingTx<Envelope<Event>>,
+    tx: FeedTx,
     recorder: StageRecorder,
     stats: Arc<FeedStats>,
     tally: Tally,
@@ -124,7 +129,7 @@ impl FeedWorker {
     /// Creates a worker pushing into `tx`.
     pub fn new(
         registry: Arc<SymbolRegistry>,
-        tx: RingTx<Envelope<Event>>,
+        tx: FeedTx,
         recorder: StageRecorder,
         stats: Arc<FeedStats>,
     ) -> Self {
@@ -170,8 +175,10 @@ impl FeedWorker {
     ) {
         let t0 = clock::mono_ns();
         self.tally.frames += 1;
-        let slot = exchange.index() * MAX_CONNS_PER_VENUE
-            + usize::from(conn_id).min(MAX_CONNS_PER_VENUE - 1);
+        let Ok(slot) = conn_slot(exchange, conn_id) else {
+            self.tally.rejected_conn += 1;
+            return;
+        };
         let decoder = self.decoders[slot].get_or_insert_with(|| AnyDecoder::new(exchange));
         let registry = &*self.registry;
         let scratch = &mut self.scratch;
@@ -250,35 +257,36 @@ impl FeedWorker {
         self.tx.notify();
     }
 
-    /// Reports a connection state change to the core.
+    /// Reports a connection state change to the core. State changes travel on the link's
+    /// reserved lane: they are never dropped, even when the data ring is full.
+    ///
+    /// # Errors
+    /// [`arb_engine::event::ConnLimitError`] when `conn_id` is past
+    /// [`MAX_CONNS_PER_VENUE`]; nothing is sent then.
     pub fn on_connection(
         &mut self,
         exchange: Exchange,
         conn_id: u16,
         state: ConnState,
         ts_ns: i64,
-    ) {
+    ) -> Result<(), arb_engine::event::ConnLimitError> {
+        let slot = conn_slot(exchange, conn_id).inspect_err(|_| self.tally.rejected_conn += 1)?;
         self.tally.venue_events += 1;
-        let event = Event::Venue(VenueState {
+        let event = VenueState {
             exchange,
             conn_id,
             state,
             ts_ns,
-        });
-        self.tx.push(Envelope {
-            item: event,
-            stamp_ns: clock::mono_ns(),
-        });
-        self.tx.notify();
-        if state == ConnState::Disconnected {
+        };
+        self.tx.push_state(event, clock::mono_ns());
+        if state == ConnState::Disconnected
+            && let Some(d) = self.decoders[slot].as_mut()
+        {
             // A reconnect starts a new session: stateful decoders (Bybit's merged L1)
-            // must not carry the old book into it.
-            let slot = exchange.index() * MAX_CONNS_PER_VENUE
-                + usize::from(conn_id).min(MAX_CONNS_PER_VENUE - 1);
-            if let Some(d) = self.decoders[slot].as_mut() {
-                *d = AnyDecoder::new(exchange);
-            }
+            // must not carry the old book into it. Reset in place: buffers are kept.
+            d.reset_session();
         }
+        Ok(())
     }
 
     /// Hands latency histograms to the collector and publishes counters, at most once per
@@ -303,6 +311,7 @@ impl FeedWorker {
         s.trades.store(t.trades, Ordering::Relaxed);
         s.controls.store(t.controls, Ordering::Relaxed);
         s.venue_events.store(t.venue_events, Ordering::Relaxed);
+        s.rejected_conn.store(t.rejected_conn, Ordering::Relaxed);
         s.venue_errors.store(t.venue_errors, Ordering::Relaxed);
         for v in 0..Exchange::COUNT {
             for k in 0..ParseError::KINDS {

@@ -65,6 +65,14 @@ impl AnyDecoder {
         }
     }
 
+    /// Forgets the connection's session state (Bybit's merged L1 books) so a reconnect
+    /// starts clean, keeping every buffer: a reconnect allocates nothing.
+    pub fn reset_session(&mut self) {
+        if let AnyDecoder::Bybit(d) = self {
+            d.reset_session();
+        }
+    }
+
     /// Returns the venue this decoder reads.
     pub fn exchange(&self) -> Exchange {
         match self {

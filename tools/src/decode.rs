@@ -22,6 +22,10 @@ decompressed JSON (or the base64 of the gzip frame). Blank lines and lines start
 '#' are skipped. Each decoded item prints one JSON line: type quote, trade, control or \
 error. A summary goes to stderr; the exit code is 0 even when some lines are bad.
 
+--capture memory-maps the file: do not truncate or rewrite it while it is being read (the \
+process would be killed with SIGBUS). Captures written by arb are published by rename, \
+so reading one that arb is still recording is safe.
+
 Examples:
   arb decode --exchange binance < feeds/tests/data/binance/book_ticker.jsonl
   arb decode --capture market.arbcap --exchange okx | head
@@ -32,7 +36,8 @@ pub(crate) struct DecodeArgs {
     #[arg(long, short = 'e', value_parser = parse_exchange, required_unless_present = "capture")]
     exchange: Option<Exchange>,
     /// Decode every frame of a capture file instead of stdin lines (each record's venue
-    /// picks the decoder; --exchange then keeps only that venue).
+    /// picks the decoder; --exchange then keeps only that venue). The file is
+    /// memory-mapped: do not truncate or rewrite it while it is read.
     #[arg(long, value_name = "FILE")]
     capture: Option<PathBuf>,
 }
@@ -140,7 +145,8 @@ fn run_capture(path: &Path, only: Option<Exchange>) -> anyhow::Result<ExitCode> 
         reason = "memory-mapping the capture; the contract is documented to the user"
     )]
     // SAFETY: arb never writes a capture in place (the writer publishes by rename); the
-    // user is told not to truncate a file while it is being read.
+    // --capture help and the command's after-help tell the user not to truncate or rewrite
+    // a file while it is being read.
     let capture = unsafe { CaptureFile::open(path) }
         .with_context(|| format!("opening {}", path.display()))?;
     let stdout = std::io::stdout();
@@ -186,10 +192,7 @@ fn run_capture(path: &Path, only: Option<Exchange>) -> anyhow::Result<ExitCode> 
     if let Some(tail) = records.tail()
         && tail != TailStatus::Clean
     {
-        eprintln!(
-            "arb decode: {}: bad tail after the valid prefix: {tail:?}",
-            path.display()
-        );
+        tracing::warn!(file = %path.display(), ?tail, "Bad tail after the valid prefix");
     }
     eprintln!("{}", tally.report());
     Ok(ExitCode::SUCCESS)

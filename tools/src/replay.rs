@@ -12,16 +12,19 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arb_engine::clock::{self, Stopwatch};
 use arb_engine::event::ConnState;
+use arb_engine::link;
 use arb_engine::metrics::{STAGES, Stage, StageCollector, StageHistograms, stage_channel};
+use arb_engine::ranking::RankingBoard;
 use arb_engine::ring::{Doorbell, Envelope, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
 use arb_engine::spread::CoreOut;
 use arb_engine::window::WindowConfig;
 use arb_engine::worker::{CoreStats, CoreWorker};
-use arb_engine::{CoreConfig, Event, Exchange, SpreadCore, SymbolRegistry};
+use arb_engine::{CoreConfig, Exchange, SpreadCore, SymbolRegistry};
 use arb_feeds::capture::{CaptureFile, CaptureReader, RecordKind, TailStatus};
 use arb_feeds::feed::{FeedStats, FeedWorker};
 use arb_feeds::{FrameKind, ParseError};
-use arb_io::sink::{JsonlWriter, SinkStats, SinkWorker};
+use arb_io::jsonl::JsonlWriter;
+use arb_io::sink::{SinkStats, SinkWorker};
 use serde_json::{Value, json};
 
 use crate::report::{self, MachineHeader};
@@ -34,9 +37,21 @@ Examples:
   arb replay /tmp/m.arbcap                                  # as fast as possible
   arb replay /tmp/m.arbcap --speed 1x --report-json r.json  # at recorded pace
   arb replay /tmp/m.arbcap --loop forever --duration 600    # soak: RSS must stay flat
-  arb replay /tmp/m.arbcap --output spreads.jsonl --hlog lat.hlog && arb latency lat.hlog")]
+  arb replay /tmp/m.arbcap --output spreads.jsonl --hlog lat.hlog && arb latency lat.hlog
+
+The capture is memory-mapped: do not truncate or rewrite it while it is being replayed \
+(the process would be killed with SIGBUS). Captures written by arb are published by rename, \
+so replaying one while arb records the next is safe.
+
+Full rings: by default the replay source waits for the core and the core waits for the sink \
+(a file loses nothing by waiting, and results stay deterministic); --drop-when-full drops \
+and counts instead, as the live pipeline does. Venue-state events are never dropped.
+
+Diagnostics: --log info (or RUST_LOG=info) logs start-up, thread start and stop and the \
+end of the run; warnings (bad capture tail, refused connection ids) show by default.")]
 pub(crate) struct ReplayArgs {
-    /// Capture file written by `arb gen` or a live capture.
+    /// Capture file written by `arb gen` or a live capture (memory-mapped: do not truncate
+    /// or rewrite it while it is replayed).
     file: PathBuf,
     /// Pace: `max` (as fast as possible), `1x` (recorded timing) or `<N>x` (N times faster).
     #[arg(long, default_value = "max", value_parser = parse_speed)]
@@ -164,7 +179,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         reason = "memory-mapping the capture; the contract is documented to the user"
     )]
     // SAFETY: arb never writes a capture in place (the writer publishes by rename), and the
-    // command's help asks not to truncate a file while it is being replayed.
+    // FILE argument's help and the command's after-help tell the user not to truncate or
+    // rewrite a file while it is being replayed.
     let capture = unsafe { CaptureFile::open(&args.file) }
         .with_context(|| format!("opening {}", args.file.display()))?;
     let registry = Arc::new(
@@ -174,10 +190,11 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let stats = capture.scan();
     if let TailStatus::Truncated { offset, .. } | TailStatus::Corrupt { offset, .. } = stats.tail {
-        eprintln!(
-            "arb replay: warning: {} has a bad tail at byte {offset} ({:?}); replaying the valid prefix",
-            args.file.display(),
-            stats.tail
+        tracing::warn!(
+            file = %args.file.display(),
+            offset,
+            tail = ?stats.tail,
+            "Bad capture tail; replaying the valid prefix"
         );
     }
     let span_ns = stats.span_ns().max(0) + 1_000_000;
@@ -193,8 +210,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let threads_with_histograms = args.feeds + 2;
     let res = Reservation {
         core_bytes: SpreadCore::bytes_for(&registry, &config),
-        ring_bytes: args.ring_capacity
-            * (args.feeds * size_of::<Envelope<Event>>() + size_of::<Envelope<CoreOut>>()),
+        ring_bytes: args.feeds * link::bytes_for(args.ring_capacity, link::DEFAULT_LANE_CAPACITY)
+            + args.ring_capacity * size_of::<Envelope<CoreOut>>(),
         histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
     };
     let budget = args.memory_budget_mb * 1024 * 1024;
@@ -247,8 +264,12 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut drop_counters: Vec<Arc<AtomicU64>> = Vec::new();
     let mut feed_stats = Vec::new();
     for _ in 0..args.feeds {
-        let (tx, rx) = RingBuffer::new(args.ring_capacity);
-        let tx = RingTx::new(tx, policy, Arc::clone(&core_bell));
+        let (tx, rx) = link::channel(
+            args.ring_capacity,
+            link::DEFAULT_LANE_CAPACITY,
+            policy,
+            Arc::clone(&core_bell),
+        );
         drop_counters.push(tx.drops());
         let (rec, col) = stage_channel(FLUSH_INTERVAL_NS, 3);
         collectors.push(col);
@@ -267,6 +288,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let core_stats = Arc::new(CoreStats::default());
     let core = SpreadCore::new(&registry, config);
     let mut core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
+    let ranking = core_worker.ranking();
     let (sink_rec, sink_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
     collectors.push(sink_col);
     let sink_stats = Arc::new(SinkStats::default());
@@ -279,6 +301,13 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         ));
     }
 
+    tracing::info!(
+        file = %args.file.display(),
+        symbols = registry.len(),
+        feeds = args.feeds,
+        reserved_bytes = res.total(),
+        "Replay starting"
+    );
     let watch = Stopwatch::start();
     let capture = Arc::new(capture);
     std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
@@ -306,7 +335,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                             span_ns,
                             wait_mode,
                         };
+                        tracing::info!(thread = i, "Feed thread started");
                         feed_loop(&mut worker, capture.reader(), &venues, pacing, &stop);
+                        tracing::info!(thread = i, "Feed thread done");
                         worker.finish();
                     })?,
             );
@@ -339,6 +370,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                             core_worker.maybe_flush();
                         }
                     }
+                    tracing::info!("Spread core done");
                     core_worker.finish(clock::wall_ns())
                 })?
         };
@@ -370,6 +402,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                             sink.maybe_flush();
                         }
                     }
+                    tracing::info!("Sink done");
                     sink.finish()
                 })?
         };
@@ -464,8 +497,22 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             hash,
             registry: &registry,
             core: &final_core,
+            ranking: &ranking,
         };
         let report = summary.to_json();
+        let rejected = report["rejected_conn_frames"].as_u64().unwrap_or(0);
+        if rejected > 0 {
+            tracing::warn!(
+                rejected,
+                limit = arb_engine::event::MAX_CONNS_PER_VENUE,
+                "Frames refused: connection id past the per-venue limit"
+            );
+        }
+        tracing::info!(
+            events = report["events"].as_u64().unwrap_or(0),
+            elapsed_s = elapsed,
+            "Replay done"
+        );
         eprint!("{}", summary.to_text());
         if let Some(path) = &args.report_json {
             std::fs::write(path, serde_json::to_vec_pretty(&report)?)
@@ -573,11 +620,18 @@ fn feed_loop(
             }
             worker.set_time_shift(shift);
             match rec.kind {
+                // A refused connection id is counted in the worker's stats and reported.
                 RecordKind::Connected => {
-                    worker.on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts)
+                    let _ =
+                        worker.on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts);
                 }
                 RecordKind::Disconnected => {
-                    worker.on_connection(rec.exchange, rec.conn_id, ConnState::Disconnected, ts)
+                    let _ = worker.on_connection(
+                        rec.exchange,
+                        rec.conn_id,
+                        ConnState::Disconnected,
+                        ts,
+                    );
                 }
                 kind => {
                     let frame_kind = match kind {
@@ -636,6 +690,8 @@ struct Summary<'a> {
     hash: Option<u64>,
     registry: &'a SymbolRegistry,
     core: &'a SpreadCore,
+    /// The ranking the core published last (at shutdown): only pairs with fresh legs.
+    ranking: &'a RankingBoard,
 }
 
 impl Summary<'_> {
@@ -689,7 +745,8 @@ impl Summary<'_> {
             }
         }
         let mut top = Vec::new();
-        self.core.top_opportunities(5, &mut top);
+        self.ranking.read(&mut top);
+        top.truncate(5);
         json!({
             "machine": MachineHeader::detect().to_json(),
             "frames": frames,
@@ -700,6 +757,9 @@ impl Summary<'_> {
             "signals": self.core_stats.signals.load(r),
             "gaps": self.sink_stats.gaps.load(r),
             "stale_legs": self.core_stats.stale_legs.load(r),
+            "rejected_conn_frames": self.sum(|s| s.rejected_conn.load(r)),
+            "disconnects": self.core.counters().disconnects,
+            "retired_quotes": self.core.counters().retired_quotes,
             "bad_books": self.core_stats.bad_books.load(r),
             "max_feed_ring_depth": self.core_stats.max_input_depth.load(r),
             "elapsed_s": self.elapsed_s,

@@ -1,6 +1,8 @@
 //! After warm-up, the feed and core hot paths allocate nothing: a generated capture is
-//! replayed twice through a feed worker, the spread core and the sink on one thread under
-//! a counting global allocator, and the second pass must not allocate at all.
+//! replayed through a feed worker, the spread core and the sink on one thread under a
+//! counting global allocator; counting is switched on for the third pass only, which
+//! includes a disconnect and a reconnect of every connection midway, and that pass must
+//! not allocate at all, on any thread.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(
     unsafe_code,
@@ -8,11 +10,12 @@
 )]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arb_engine::event::ConnState;
+use arb_engine::link;
 use arb_engine::metrics::stage_channel;
 use arb_engine::ring::{Doorbell, FullPolicy, RingBuffer, RingTx};
 use arb_engine::window::WindowConfig;
@@ -25,14 +28,20 @@ use arb_io::sink::{SinkStats, SinkWorker};
 
 struct Counting;
 
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+/// Allocations (and reallocations) made while `COUNTING` is on, on any thread.
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-// SAFETY: delegates to the system allocator unchanged; only counts calls on this thread.
+// SAFETY: delegates to the system allocator unchanged; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
+        count();
         // SAFETY: Delegated to the caller.
         unsafe { System.alloc(layout) }
     }
@@ -43,7 +52,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
+        count();
         // SAFETY: Delegated to the caller.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -51,10 +60,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
 
 #[test]
 fn feed_core_and_sink_allocate_nothing_after_warm_up() {
@@ -86,14 +91,9 @@ fn feed_core_and_sink_allocate_nothing_after_warm_up() {
     let registry = Arc::new(reader.symbols().unwrap());
 
     let bell = Doorbell::new();
-    let (tx, rx) = RingBuffer::new(4096);
+    let (tx, rx) = link::channel(4096, 64, FullPolicy::DropNewest, Arc::clone(&bell));
     let (feed_rec, mut feed_col) = stage_channel(1_000_000, 2);
-    let mut feed = FeedWorker::new(
-        Arc::clone(&registry),
-        RingTx::new(tx, FullPolicy::DropNewest, Arc::clone(&bell)),
-        feed_rec,
-        FeedStats::new(),
-    );
+    let mut feed = FeedWorker::new(Arc::clone(&registry), tx, feed_rec, FeedStats::new());
     let config = CoreConfig {
         window: WindowConfig {
             buckets: 60,
@@ -114,18 +114,36 @@ fn feed_core_and_sink_allocate_nothing_after_warm_up() {
     let (sink_rec, mut sink_col) = stage_channel(1_000_000, 2);
     let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::new(SinkStats::default())).with_hash();
 
+    // Every connection of the capture, collected before anything is measured.
+    let mut conns: Vec<(arb_engine::Exchange, u16)> =
+        reader.records().map(|r| (r.exchange, r.conn_id)).collect();
+    conns.sort_unstable();
+    conns.dedup();
+    let total = reader.records().count() as u64;
     let mut pass = |shift: i64| {
         let mut n = 0u64;
         for rec in reader.records() {
             let ts = rec.recv_ts_ns + shift;
             feed.set_time_shift(shift);
+            if n == total / 2 {
+                // Every connection drops and comes back: decoders reset in place, the core
+                // retires quotes and closes gaps.
+                for &(ex, conn) in &conns {
+                    feed.on_connection(ex, conn, ConnState::Disconnected, ts)
+                        .unwrap();
+                }
+                for &(ex, conn) in &conns {
+                    feed.on_connection(ex, conn, ConnState::Connected, ts + 1)
+                        .unwrap();
+                }
+            }
             match rec.kind {
-                RecordKind::Connected => {
-                    feed.on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts)
-                }
-                RecordKind::Disconnected => {
-                    feed.on_connection(rec.exchange, rec.conn_id, ConnState::Disconnected, ts)
-                }
+                RecordKind::Connected => feed
+                    .on_connection(rec.exchange, rec.conn_id, ConnState::Connected, ts)
+                    .unwrap(),
+                RecordKind::Disconnected => feed
+                    .on_connection(rec.exchange, rec.conn_id, ConnState::Disconnected, ts)
+                    .unwrap(),
                 RecordKind::Binary => feed.on_frame(
                     rec.exchange,
                     rec.conn_id,
@@ -166,10 +184,15 @@ fn feed_core_and_sink_allocate_nothing_after_warm_up() {
     feed_col.drain(|_| {});
     core_col.drain(|_| {});
     sink_col.drain(|_| {});
-    let before = allocs();
+    COUNTING.store(true, Ordering::SeqCst);
     let records = pass(2 * span);
-    let during = allocs() - before;
+    COUNTING.store(false, Ordering::SeqCst);
+    let during = ALLOCS.load(Ordering::SeqCst);
     assert!(records > 10_000);
+    assert!(
+        core.counters().disconnects >= 3 * conns.len() as u64,
+        "each pass dropped every connection"
+    );
     assert_eq!(
         during, 0,
         "{during} allocations while replaying {records} records after warm-up"

@@ -36,6 +36,14 @@ impl BybitDecoder {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Empties every held book (a new session after a reconnect) without freeing the keys,
+    /// so the symbols seen before cost no allocation when they come back.
+    pub fn reset_session(&mut self) {
+        for l1 in self.books.values_mut() {
+            *l1 = parse::L1::default();
+        }
+    }
 }
 
 impl FrameDecoder for BybitDecoder {
