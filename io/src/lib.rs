@@ -5,4 +5,5 @@
 //! writer and the WebSocket/HTTP fan-out plug into the same worker in later issues.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod jsonl;
 pub mod sink;

@@ -1,15 +1,17 @@
 //! The sink worker: drains the core's output ring in batches, records core→sink latency
-//! with one clock read per batch, and hands each output to the enabled sinks.
+//! with one clock read per batch, and hands each output to the enabled sinks (counts, the
+//! output hash, [`JsonlWriter`]).
 
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use arb_engine::TradeId;
 use arb_engine::clock;
 use arb_engine::metrics::{Stage, StageRecorder};
 use arb_engine::ring::{Consumer, Envelope};
-use arb_engine::spread::{CoreOut, SignalKind};
-use arb_engine::{SymbolRegistry, TradeId};
+use arb_engine::spread::CoreOut;
+
+use crate::jsonl::JsonlWriter;
 
 /// Outputs taken per batch.
 const BATCH: usize = 1024;
@@ -99,74 +101,6 @@ impl OutputHash {
     /// Returns the hash so far.
     pub fn value(&self) -> u64 {
         self.0
-    }
-}
-
-/// Writes spreads, signals and gaps as JSON lines.
-#[derive(Debug)]
-pub struct JsonlWriter<W: Write> {
-    out: W,
-    registry: Arc<SymbolRegistry>,
-}
-
-impl<W: Write> JsonlWriter<W> {
-    /// Wraps a writer (give it a `BufWriter`).
-    pub fn new(out: W, registry: Arc<SymbolRegistry>) -> Self {
-        JsonlWriter { out, registry }
-    }
-
-    /// Writes one output if it is a spread, signal or gap.
-    ///
-    /// # Errors
-    /// I/O errors of the underlying writer.
-    pub fn write(&mut self, o: &CoreOut) -> std::io::Result<()> {
-        match o {
-            CoreOut::Quote(u) => {
-                for s in u.spread_updates() {
-                    writeln!(
-                        self.out,
-                        r#"{{"type":"spread","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
-                        s.ts_ns,
-                        self.registry.name(s.symbol),
-                        s.pair.first,
-                        s.pair.second,
-                        s.trigger,
-                        s.dev_pct,
-                        s.exec_ab_pct,
-                        s.exec_ba_pct,
-                        s.other_age_ns
-                    )?;
-                }
-                Ok(())
-            }
-            CoreOut::Signal(s) => writeln!(
-                self.out,
-                r#"{{"type":"signal","ts_ns":{},"symbol":"{}","a":"{}","b":"{}","kind":"{}","dev_pct":{}}}"#,
-                s.ts_ns,
-                self.registry.name(s.symbol),
-                s.pair.first,
-                s.pair.second,
-                match s.kind {
-                    SignalKind::Entry => "entry",
-                    SignalKind::Exit => "exit",
-                },
-                s.dev_pct
-            ),
-            CoreOut::Gap(g) => writeln!(
-                self.out,
-                r#"{{"type":"gap","exchange":"{}","conn_id":{},"symbols_affected":{},"start_ns":{},"end_ns":{}}}"#,
-                g.exchange, g.conn_id, g.symbols_affected, g.start_ns, g.end_ns
-            ),
-            CoreOut::Trade(_) => Ok(()),
-        }
-    }
-
-    /// Flushes the writer.
-    ///
-    /// # Errors
-    /// I/O errors of the underlying writer.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
     }
 }
 
