@@ -194,8 +194,10 @@ pub enum Decoded<'a> {
 ///
 /// `decode` tries the venue's layout-specific fast path first and falls back to the
 /// validating simd-json path on anything unexpected; `decode_validating` runs the
-/// validating path only. Both must emit identical items for every input (differential tests
-/// in `tests/differential.rs`).
+/// validating path only. Both must emit identical items for every input: the venue tests
+/// (`feeds/tests/<venue>.rs`) run every WebSocket fixture line, and its truncations and byte
+/// mutations, through both paths (`decode_both`, `check_mutations` in `feeds/tests/util/mod.rs`),
+/// and the `fuzz/` targets check the same property on arbitrary bytes.
 ///
 /// A frame may hold several items (batched trades): each valid item is emitted, in order,
 /// before an error for a later bad item is returned; the caller counts the error and keeps

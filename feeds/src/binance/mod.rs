@@ -1,7 +1,7 @@
 //! Binance spot: combined-stream `bookTicker` and `trade`/`aggTrade` decoding, control
 //! classification and subscribe requests.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §1): plain JSON text; combined frames wrap
+//! Wire notes (`feeds/PROTOCOLS.md` §1): plain JSON text; combined frames wrap
 //! the payload as `{"stream":..,"data":{..}}`; spot `bookTicker` has no timestamp; the
 //! server pings with WebSocket ping frames every 20 s.
 

@@ -1,4 +1,4 @@
-//! Binance endpoints, channel names and limits.
+//! Binance spot endpoints, stream names and limits (`feeds/PROTOCOLS.md` §1).
 
 /// Market-data-only WebSocket host; combined streams are under `/stream`.
 pub const WS_URL: &str = "wss://data-stream.binance.vision/stream";

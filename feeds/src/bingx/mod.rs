@@ -1,7 +1,7 @@
 //! BingX spot: gunzip of binary frames, `@bookTicker` and `@trade` decoding, heartbeat and
 //! control classification, subscribe requests and ping replies.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §8): every server frame is a GZIP-compressed
+//! Wire notes (`feeds/PROTOCOLS.md` §8): every server frame is a GZIP-compressed
 //! binary frame holding JSON; client frames are plain JSON text. The server pings with
 //! `{"ping":"<id>","time":"<text>"}` about every 5 s and the client must echo both values
 //! under `pong` ([`pong_reply`]). Older pushes lack the `code`/`success`/`timestamp`

@@ -1,4 +1,4 @@
-//! BingX spot endpoints, channel names and limits (`shared/exchanges/PROTOCOLS.md` §8).
+//! BingX spot endpoints, channel names and limits (`feeds/PROTOCOLS.md` §8).
 
 /// Spot market-data WebSocket (the perpetual-swap socket is another host).
 pub const WS_URL: &str = "wss://open-api-ws.bingx.com/market";

@@ -1,7 +1,7 @@
 //! Bitget v2: spot `books1` and `ticker` quotes, `trade`, control classification and
 //! subscribe requests.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §7): plain JSON text routed by
+//! Wire notes (`feeds/PROTOCOLS.md` §7): plain JSON text routed by
 //! `arg.instType` and `arg.channel`; every push has a `data` array; timestamps are ms, as
 //! strings inside `data`; the client heartbeat is the bare text `ping` every 30 s, answered
 //! by the bare text `pong` (not JSON). Only `instType` `SPOT` is consumed.

@@ -1,4 +1,4 @@
-//! Bitget v2 endpoints, channel names and limits (`PROTOCOLS.md` §7).
+//! Bitget v2 endpoints, channel names and limits (`feeds/PROTOCOLS.md` §7).
 
 /// Public WebSocket endpoint.
 pub const WS_URL: &str = "wss://ws.bitget.com/v2/ws/public";

@@ -1,7 +1,7 @@
 //! Bybit v5 spot: `orderbook.1` snapshot/delta merging into a per-symbol L1 book,
 //! `publicTrade` decoding, control classification and subscribe requests.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §2): plain JSON text; market data is routed
+//! Wire notes (`feeds/PROTOCOLS.md` §2): plain JSON text; market data is routed
 //! by `topic`; `orderbook.1` comes as snapshots and (in older recordings) as deltas where an
 //! empty side (`"a":[]`) keeps the previous level and a zero quantity deletes it, so the
 //! decoder keeps the last L1 per symbol; the client sends `{"op":"ping"}` every 20 s.

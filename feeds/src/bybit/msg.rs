@@ -1,4 +1,4 @@
-//! Bybit v5 spot endpoints, topic names and limits (`PROTOCOLS.md` §2).
+//! Bybit v5 spot endpoints, topic names and limits (`feeds/PROTOCOLS.md` §2).
 
 /// Public spot WebSocket endpoint.
 pub const WS_URL: &str = "wss://stream.bybit.com/v5/public/spot";

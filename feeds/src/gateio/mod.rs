@@ -1,7 +1,7 @@
 //! Gate API v4 spot: `spot.book_ticker` and `spot.tickers` quotes, `spot.trades`, control
 //! classification and subscribe requests.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §4): plain JSON text; every message has
+//! Wire notes (`feeds/PROTOCOLS.md` §4): plain JSON text; every message has
 //! the envelope `{"time":s,"time_ms":ms?,"channel":..,"event":..,"result":..}`; trades
 //! come one per push with an integer `id` and `create_time_ms` as ms-with-fraction text;
 //! acks and errors share the envelope (`result.status`, `error{code,message}`); the client

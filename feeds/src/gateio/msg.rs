@@ -1,4 +1,4 @@
-//! Gate API v4 spot endpoints, channel names and limits (`PROTOCOLS.md` §4).
+//! Gate API v4 spot endpoints, channel names and limits (`feeds/PROTOCOLS.md` §4).
 
 /// Spot WebSocket endpoint.
 pub const WS_URL: &str = "wss://api.gateio.ws/ws/v4/";

@@ -1,6 +1,6 @@
 //! The generator's symbol universe: real base assets first, then synthetic names, all
 //! quoted in USDT, with a start price, tick and lot size per symbol and each venue's
-//! native spelling (`shared/exchanges/PROTOCOLS.md` §9).
+//! native spelling (`feeds/PROTOCOLS.md` §9).
 
 use arb_engine::{Exchange, SymbolError, SymbolRegistry};
 

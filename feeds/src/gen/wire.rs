@@ -1,6 +1,6 @@
 //! The eight venues' wire formats: book tickers, trades, subscribe acks and heartbeats,
 //! byte for byte in the layouts of the real frames (key order as recorded; fixtures in
-//! `feeds/tests/data/<venue>/`, notes in `shared/exchanges/PROTOCOLS.md`).
+//! `feeds/tests/data/<venue>/`, notes in `feeds/PROTOCOLS.md`).
 //!
 //! Every function appends one frame's payload to `out` and returns its record kind: text
 //! JSON, MEXC protobuf binary, BingX gzip binary, or a Binance WebSocket ping.
@@ -789,7 +789,7 @@ pub(crate) fn startup_frames(ex: Exchange, n: usize) -> u64 {
 }
 
 /// Returns how many symbols one connection of `ex` carries, from the venue's limits
-/// (`PROTOCOLS.md` §10) with some headroom.
+/// (`feeds/PROTOCOLS.md` §10) with some headroom.
 pub(crate) const fn symbols_per_conn(ex: Exchange) -> usize {
     match ex {
         // 1024 streams per connection, two per symbol.

@@ -1,7 +1,7 @@
 //! KuCoin spot: `/market/ticker`, `/spotMarket/level1` and `/market/match` decoding, control
 //! classification, subscribe requests and the client heartbeat.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §5): plain JSON text; pushes are
+//! Wire notes (`feeds/PROTOCOLS.md` §5): plain JSON text; pushes are
 //! `{"type":"message","topic":..,"subject":..,"data":{..}}` with the keys in varying order
 //! across server generations; the native symbol is the topic text after `:` (the `subject`
 //! for `/market/ticker:all`); trade `time` is nanoseconds as text; the client pings with

@@ -1,4 +1,4 @@
-//! KuCoin endpoints, topic prefixes and limits (`shared/exchanges/PROTOCOLS.md` §5).
+//! KuCoin endpoints, topic prefixes and limits (`feeds/PROTOCOLS.md` §5).
 
 /// REST call that returns the WebSocket token and endpoint (`POST`, no auth).
 pub const BULLET_PUBLIC_URL: &str = "https://api.kucoin.com/api/v1/bullet-public";

@@ -2,7 +2,7 @@
 //! aggregated deals), JSON control classification, subscribe requests, and the protobuf
 //! writer used to build synthetic pushes.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §3): market data arrives as binary
+//! Wire notes (`feeds/PROTOCOLS.md` §3): market data arrives as binary
 //! `PushDataV3ApiWrapper` protobuf frames; acks, `PONG` and errors as JSON text frames; the
 //! client sends `{"method":"PING"}`. The retired JSON market-data endpoint is not decoded.
 //!

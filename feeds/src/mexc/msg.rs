@@ -1,4 +1,4 @@
-//! MEXC spot v3 endpoints, channel names and limits (`shared/exchanges/PROTOCOLS.md` §3).
+//! MEXC spot v3 endpoints, channel names and limits (`feeds/PROTOCOLS.md` §3).
 
 /// Spot v3 WebSocket: protobuf market data, JSON control.
 pub const WS_URL: &str = "wss://wbs-api.mexc.com/ws";

@@ -1,7 +1,7 @@
 //! OKX v5: spot `bbo-tbt` and `tickers` quotes, `trades`, control classification and
 //! subscribe requests.
 //!
-//! Wire notes (`shared/exchanges/PROTOCOLS.md` §6): plain JSON text routed by
+//! Wire notes (`feeds/PROTOCOLS.md` §6): plain JSON text routed by
 //! `arg.channel`; every push has a `data` array; timestamps are ms as strings; the client
 //! heartbeat is the bare text `ping`, answered by the bare text `pong` (not JSON). The same
 //! channels serve swaps, futures and options: only spot ids (`BASE-QUOTE`) are consumed.

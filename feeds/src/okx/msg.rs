@@ -1,4 +1,4 @@
-//! OKX v5 endpoints, channel names and limits (`PROTOCOLS.md` §6).
+//! OKX v5 endpoints, channel names and limits (`feeds/PROTOCOLS.md` §6).
 
 /// Public WebSocket endpoint (`tickers`, `trades`, `bbo-tbt`).
 pub const WS_URL: &str = "wss://ws.okx.com:8443/ws/v5/public";
