@@ -5,7 +5,7 @@
 # Usage: benches/instructions.sh [SYMBOLS] [MESSAGES]
 # Generates a fixed capture (8 venues, seed 1), replays it with one feed thread under
 # callgrind collecting only inside the hot functions, and prints instructions per frame
-# (feed: decode + intern + push), per event (core: spread update + window writes + push)
+# (feed: decode + intern + push), per event (core: spreads + history append + push)
 # and per quote update (sink).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ cap=$out/fixed.arbcap
 run() { # $1 = function pattern, $2 = label
   valgrind --tool=callgrind --callgrind-out-file="$out/cg.$2" --collect-atstart=no \
     --toggle-collect="$1" ./target/release/arb replay "$cap" --quiet --feeds 1 \
-    --window-buckets 60 --raw-points 64 --ring-capacity 4096 --report-json "$out/r.json" >/dev/null 2>&1
+    --buckets 60 --raw-points 64 --ring-capacity 4096 --report-json "$out/r.json" >/dev/null 2>&1
   local totals
   totals=$(callgrind_annotate "$out/cg.$2" 2>/dev/null)
   awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}' <<<"$totals"
@@ -36,7 +36,7 @@ python3 - "$feed_ir" "$core_ir" "$sink_ir" "$frames" "$events" "$quotes" <<'PY'
 import sys
 feed, core, sink, frames, events, quotes = map(int, sys.argv[1:])
 print(f"feed  (decode+intern+push): {feed/frames:8.0f} instructions/frame")
-print(f"core  (spreads+windows+push): {core/events:6.0f} instructions/event ({core/quotes:.0f} per quote)")
+print(f"core  (spreads+history+push): {core/events:6.0f} instructions/event ({core/quotes:.0f} per quote)")
 print(f"sink  (count+hash): {sink/events:14.0f} instructions/event")
 print(f"total: {(feed+core+sink)/events:19.0f} instructions/event")
 PY

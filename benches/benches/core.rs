@@ -1,12 +1,12 @@
 //! The spread core's per-quote update, and the SPSC ring hop between two threads.
 //!
-//! - `core/on_quote`: [`SpreadCore::on_event`] on 1000 symbols x 8 venues (28 pair
-//!   windows per symbol, 300 buckets x 1 s, 256 raw points), every slot pre-filled, cycling
-//!   through 8192 precomputed quotes (shuffled symbols and venues, jittered prices) with
-//!   receive times 100 µs apart. Each quote updates 7 pairs: 7 spreads, 7 window records,
-//!   the symbol's best executable spread. Reported per quote. The windows take 0.5 GB,
-//!   so most of this is cache and TLB misses; `core/on_quote_8_symbols` runs the same
-//!   update on 8 symbols whose windows stay in cache.
+//! - `core/on_quote`: [`SpreadCore::on_event`] on 1000 symbols x 8 venues (one history
+//!   series per symbol and venue, 300 buckets x 1 s, 256 raw points), every slot
+//!   pre-filled, cycling through 8192 precomputed quotes (shuffled symbols and venues,
+//!   jittered prices) with receive times 100 µs apart. Each quote computes 7 pair spreads
+//!   for signals and the ranking and appends once to its venue's history. Reported per
+//!   quote. `core/on_quote_8_symbols` runs the same update on 8 symbols whose state stays
+//!   in cache.
 //! - `ring_hop/*`: an `rtrb` SPSC ring of `Envelope<Event>` (the engine's ring type)
 //!   between two threads, rtrb's `two_threads` pattern: `iter_custom`, a `Barrier` to start
 //!   both sides, time from the first start to the last stop, every popped value
@@ -32,7 +32,7 @@ use std::time::Duration;
 use arb_engine::clock;
 use arb_engine::event::{Event, Exchange, Quote, SymbolId};
 use arb_engine::ring::{Consumer, Envelope, Producer, RingBuffer};
-use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry, WindowConfig};
+use arb_engine::{CoreConfig, HistoryConfig, SpreadCore, SymbolRegistry};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_utils::CachePadded;
 
@@ -91,7 +91,7 @@ fn spread_core(c: &mut Criterion) {
     let mut core = SpreadCore::new(
         &reg,
         CoreConfig {
-            window: WindowConfig {
+            history: HistoryConfig {
                 buckets: 300,
                 bucket_ns: 1_000_000_000,
                 raw_points: 256,
@@ -163,7 +163,7 @@ fn spread_core(c: &mut Criterion) {
     );
 
     // The same update with the working set in cache: 8 symbols x 8 venues cycling, so the
-    // difference to `on_quote` is the cost of reaching cold windows in a 0.5 GB store.
+    // difference to `on_quote` is the cost of reaching cold history series.
     // Runs last: it lets the other 992 symbols' legs go stale.
     let mut hot: Vec<Quote> = (0..HOT_SYMBOLS)
         .flat_map(|s| Exchange::ALL.map(|ex| (s, ex)))

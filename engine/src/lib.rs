@@ -1,5 +1,6 @@
 //! The engine of arb: event model, symbol registry, clock seam, the single-writer spread
-//! core with its preallocated pair windows, SPSC rings with explicit full policies, and
+//! core with its preallocated per-venue history (pair series derived on read), SPSC rings
+//! with explicit full policies, and
 //! lock-free stage metrics.
 //!
 //! Guarantees a caller relies on:
@@ -8,8 +9,11 @@
 //! - symbol lookups on the hot path ([`SymbolRegistry::lookup`]) never allocate;
 //! - time is read through one seam, [`clock`], so replays can substitute captured time;
 //! - [`SpreadCore::on_event`] allocates nothing, takes no lock and makes no syscall; every
-//!   table and window is sized in [`SpreadCore::new`] ([`SpreadCore::bytes_for`] says how much);
-//! - readers of windows and the ranking never block the core (seqlocks over atomics).
+//!   table and history series is sized in [`SpreadCore::new`] ([`SpreadCore::bytes_for`]
+//!   says how much);
+//! - readers of the history and the ranking never block the core (seqlocks over atomics);
+//!   pair series (deviation, executable spreads, bands) are derived on the reader's thread
+//!   by [`pairs::PairReader`].
 //!
 //! This crate has no network, no async runtime and no storage dependency.
 //!
@@ -28,20 +32,21 @@
 
 pub mod clock;
 pub mod event;
+pub mod history;
 pub mod link;
 pub mod metrics;
 pub mod pair;
+pub mod pairs;
 pub mod ranking;
 pub mod ring;
 pub mod spread;
 pub mod symbol;
 pub mod sync;
 mod sys;
-pub mod window;
 pub mod worker;
 
 pub use event::{Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
+pub use history::{HistoryConfig, HistoryStore};
 pub use pair::VenuePair;
 pub use spread::{CoreConfig, CoreOut, SpreadCore};
 pub use symbol::{SymbolError, SymbolRegistry};
-pub use window::{WindowConfig, WindowStore};

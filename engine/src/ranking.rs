@@ -1,6 +1,6 @@
 //! The published opportunity ranking: the core writes the current top N symbols by best
 //! executable spread a few times a second; any thread reads a consistent copy without
-//! blocking it (seqlock over atomics, like the windows).
+//! blocking it (seqlock over atomics, like the history).
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering, fence, spin_loop};
 

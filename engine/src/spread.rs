@@ -1,6 +1,9 @@
 //! The spread core: the single writer that owns the latest quote of every (symbol, venue),
-//! recomputes cross-venue spreads on every quote, feeds the per-pair windows, raises
-//! signals and retires the quotes of dropped connections.
+//! recomputes cross-venue spreads on every quote for signals and the ranking, appends each
+//! quote once to its venue's history, and retires the quotes of dropped connections.
+//!
+//! Charts never cost the core: pair series are derived from two venues' histories on the
+//! reader's thread ([`crate::pairs`]).
 //!
 //! # Formulas
 //! For the unordered pair `(A, B)`, `A` alphabetically first ([`VenuePair`]):
@@ -16,11 +19,11 @@
 use crate::event::{
     ConnState, Event, Exchange, MAX_CONNS_PER_VENUE, Quote, SymbolId, Trade, VenueState, conn_slot,
 };
+use crate::history::{HistoryConfig, HistoryStore, SeriesCursor, SymbolClock};
 use crate::pair::{PAIRS, VenuePair};
 use crate::symbol::SymbolRegistry;
-use crate::window::{WindowConfig, WindowCursor, WindowStore};
 
-const NO_WINDOW: u32 = u32::MAX;
+const NO_SERIES: u32 = u32::MAX;
 
 /// For each pair index, the bit mask of its two venues (bit = `Exchange::index()`).
 const PAIR_MASKS: [u8; PAIRS] = {
@@ -48,8 +51,8 @@ pub struct CoreConfig {
     pub signal_exit_pct: f64,
     /// Minimum time between a pair's exit and its next entry; default 10 s, the legacy cooldown.
     pub signal_cooldown_ns: i64,
-    /// Window shape for every (symbol, pair).
-    pub window: WindowConfig,
+    /// History shape of every (symbol, venue) series.
+    pub history: HistoryConfig,
 }
 
 impl Default for CoreConfig {
@@ -59,7 +62,7 @@ impl Default for CoreConfig {
             signal_entry_pct: 0.35,
             signal_exit_pct: 0.05,
             signal_cooldown_ns: 10_000_000_000,
-            window: WindowConfig::default(),
+            history: HistoryConfig::default(),
         }
     }
 }
@@ -268,11 +271,18 @@ pub struct CoreCounters {
     pub bad_conn: u64,
 }
 
+/// The latest quote of one (symbol, venue) with its history cursor: one cache line, so a
+/// quote's own update and its history append touch one line of core state.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 struct Slot {
     bid_px: f64,
     ask_px: f64,
-    recv_ts_ns: i64,
+    /// History time of the quote ([`SymbolClock`]): staleness and ages use it.
+    ts_ns: i64,
+    cursor: SeriesCursor,
+    /// The venue's series in the history; `NO_SERIES` where it does not list the symbol.
+    series: u32,
     conn_id: u16,
     live: bool,
 }
@@ -280,17 +290,16 @@ struct Slot {
 const EMPTY_SLOT: Slot = Slot {
     bid_px: 0.0,
     ask_px: 0.0,
-    recv_ts_ns: 0,
+    ts_ns: 0,
+    cursor: SeriesCursor::EMPTY,
+    series: NO_SERIES,
     conn_id: 0,
     live: false,
 };
 
-/// Core-private state of one (symbol, pair): signal state and the window cursor, in one
-/// cache line so a pair update loads one line of state.
-#[derive(Debug, Clone, Copy, Default)]
-#[repr(align(64))]
+/// Signal state of one (symbol, pair).
+#[derive(Debug, Clone, Copy)]
 struct PairState {
-    cursor: WindowCursor,
     /// Time of the last exit, for the cooldown; `i64::MIN` before any.
     last_exit_ns: i64,
     signal_active: bool,
@@ -299,8 +308,9 @@ struct PairState {
 #[cfg(test)]
 mod layout_tests {
     #[test]
-    fn pair_state_is_one_cache_line() {
-        assert_eq!(size_of::<super::PairState>(), 64);
+    fn core_state_is_compact() {
+        assert_eq!(size_of::<super::Slot>(), 64);
+        assert_eq!(size_of::<super::PairState>(), 16);
     }
 }
 
@@ -317,9 +327,9 @@ pub struct SpreadCore {
     symbols: usize,
     /// `[symbol * 8 + venue]`.
     quotes: Box<[Slot]>,
-    /// `[symbol * PAIRS + pair]` → window index, `NO_WINDOW` where a venue does not list it.
-    pair_window: Box<[u32]>,
-    /// Indexed by window.
+    /// Per symbol: history time in processing order.
+    clocks: Box<[SymbolClock]>,
+    /// `[symbol * PAIRS + pair]`.
     pair_state: Box<[PairState]>,
     /// `[symbol * PAIRS + pair]`: best of the two executable spreads at the pair's last
     /// update with both legs fresh; `-inf` before any. Only a value whose two legs are
@@ -327,7 +337,7 @@ pub struct SpreadCore {
     /// apart from `pair_state` so a symbol's ranking reads two cache lines, not 28 (f32:
     /// rankings need no more precision).
     pair_best: Box<[f32]>,
-    windows: std::sync::Arc<WindowStore>,
+    history: std::sync::Arc<HistoryStore>,
     open_gaps: Box<[Option<OpenGap>]>,
     counters: CoreCounters,
 }
@@ -336,72 +346,55 @@ impl SpreadCore {
     /// Returns the bytes [`SpreadCore::new`] reserves for `registry` and `config`.
     pub fn bytes_for(registry: &SymbolRegistry, config: &CoreConfig) -> usize {
         let n = registry.len();
-        let windows = Self::count_windows(registry);
         n * Exchange::COUNT * size_of::<Slot>()
-            + n * PAIRS * (size_of::<u32>() + size_of::<f32>())
-            + windows * size_of::<PairState>()
+            + n * size_of::<SymbolClock>()
+            + n * PAIRS * (size_of::<PairState>() + size_of::<f32>())
             + Exchange::COUNT * MAX_CONNS_PER_VENUE * size_of::<Option<OpenGap>>()
-            + WindowStore::bytes_for(windows, &config.window)
+            + HistoryStore::bytes_for(HistoryStore::count_series(registry), &config.history)
     }
 
-    /// Returns the number of (symbol, pair) windows: pairs of venues that both list a symbol.
-    pub fn count_windows(registry: &SymbolRegistry) -> usize {
-        (0..registry.len())
-            .map(|i| {
-                let v = registry.venues(SymbolId(i as u32)).count();
-                v * v.saturating_sub(1) / 2
-            })
-            .sum()
-    }
-
-    /// Sizes every table for `registry` and allocates the windows.
+    /// Sizes every table for `registry` and allocates the history.
     pub fn new(registry: &SymbolRegistry, config: CoreConfig) -> Self {
         let n = registry.len();
-        let mut pair_window = vec![NO_WINDOW; n * PAIRS].into_boxed_slice();
-        let mut next = 0u32;
+        let history = HistoryStore::new(registry, config.history);
+        let mut quotes = vec![EMPTY_SLOT; n * Exchange::COUNT].into_boxed_slice();
         for s in 0..n {
-            let venues: Vec<Exchange> = registry.venues(SymbolId(s as u32)).collect();
-            for (i, &a) in venues.iter().enumerate() {
-                for &b in &venues[i + 1..] {
-                    if let Some(p) = VenuePair::new(a, b) {
-                        pair_window[s * PAIRS + p.index()] = next;
-                        next += 1;
-                    }
+            for v in Exchange::ALL {
+                if let Some(series) = history.series_of(SymbolId(s as u32), v) {
+                    quotes[s * Exchange::COUNT + v.index()].series = series as u32;
                 }
             }
         }
-        let windows = next as usize;
         SpreadCore {
             config,
             symbols: n,
-            quotes: vec![EMPTY_SLOT; n * Exchange::COUNT].into_boxed_slice(),
-            pair_window,
+            quotes,
+            clocks: vec![SymbolClock::default(); n].into_boxed_slice(),
             pair_state: vec![
                 PairState {
                     last_exit_ns: i64::MIN,
-                    ..PairState::default()
+                    signal_active: false,
                 };
-                windows
+                n * PAIRS
             ]
             .into_boxed_slice(),
             pair_best: vec![f32::NEG_INFINITY; n * PAIRS].into_boxed_slice(),
-            windows: std::sync::Arc::new(WindowStore::new(windows, config.window)),
+            history: std::sync::Arc::new(history),
             open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
             counters: CoreCounters::default(),
         }
     }
 
-    /// Returns the windows, shared with readers.
-    pub fn windows(&self) -> &std::sync::Arc<WindowStore> {
-        &self.windows
+    /// Returns the per-venue history, shared with readers (derive pair series from it with
+    /// [`crate::pairs::PairReader`]).
+    pub fn history(&self) -> &std::sync::Arc<HistoryStore> {
+        &self.history
     }
 
-    /// Returns the window index of `(symbol, pair)`, if both venues list the symbol.
-    pub fn window_of(&self, symbol: SymbolId, pair: VenuePair) -> Option<usize> {
-        let w = *self
-            .pair_window
-            .get(symbol.index() * PAIRS + pair.index())?;
-        (w != NO_WINDOW).then_some(w as usize)
+    /// Returns the history time of the symbol's latest event, if any ([`SymbolClock`]).
+    pub fn history_time(&self, symbol: SymbolId) -> Option<i64> {
+        let t = self.clocks.get(symbol.index())?.last_ns();
+        (t != i64::MIN).then_some(t)
     }
 
     /// Returns the counters.
@@ -423,10 +416,10 @@ impl SpreadCore {
         let oldest_ok = now_ns.saturating_sub(self.config.stale_after_ns);
         let mut fresh: u8 = 0;
         for (i, slot) in row.iter().enumerate() {
-            fresh |= u8::from(slot.live && slot.recv_ts_ns >= oldest_ok) << i;
+            fresh |= u8::from(slot.live && slot.ts_ns >= oldest_ok) << i;
         }
         let bests = &self.pair_best[s * PAIRS..(s + 1) * PAIRS];
-        // Pairs without a window (or never updated) hold -inf, so they never win.
+        // Pairs never updated (or whose venues do not both list the symbol) hold -inf, so they never win.
         let mut best = f32::NEG_INFINITY;
         for (mask, &v) in PAIR_MASKS.iter().zip(bests) {
             if fresh & mask == *mask && v > best {
@@ -489,28 +482,33 @@ impl SpreadCore {
             return;
         }
         let ex = q.exchange;
-        self.quotes[s * Exchange::COUNT + ex.index()] = Slot {
-            bid_px: q.bid_px,
-            ask_px: q.ask_px,
-            recv_ts_ns: q.recv_ts_ns,
-            conn_id: q.conn_id,
-            live: true,
-        };
+        let mine_idx = s * Exchange::COUNT + ex.index();
+        if self.quotes[mine_idx].series == NO_SERIES {
+            // The venue does not list the symbol (feeds only intern listed ones).
+            self.counters.unknown_symbol += 1;
+            return;
+        }
+        let ts = self.clocks[s].advance(q.recv_ts_ns);
+        let slot = &mut self.quotes[mine_idx];
+        slot.bid_px = q.bid_px;
+        slot.ask_px = q.ask_px;
+        slot.ts_ns = ts;
+        slot.conn_id = q.conn_id;
+        slot.live = true;
+        self.history.append(
+            slot.series as usize,
+            &mut slot.cursor,
+            ts,
+            q.bid_px,
+            q.ask_px,
+        );
+        let mine = *slot;
         let mut update = QuoteUpdate {
             quote: *q,
             own_spread_pct: q.own_spread_pct(),
             spreads: PairSpreads::EMPTY,
         };
         let mut signals: [Option<Signal>; Exchange::COUNT - 1] = [None; Exchange::COUNT - 1];
-        let stamp = self.windows.stamp(q.recv_ts_ns);
-
-        let mine = Slot {
-            bid_px: q.bid_px,
-            ask_px: q.ask_px,
-            recv_ts_ns: q.recv_ts_ns,
-            conn_id: q.conn_id,
-            live: true,
-        };
         for other_ex in Exchange::ALL {
             if other_ex == ex {
                 continue;
@@ -519,7 +517,7 @@ impl SpreadCore {
             if !other.live {
                 continue;
             }
-            let age = q.recv_ts_ns - other.recv_ts_ns;
+            let age = ts - other.ts_ns;
             if age > self.config.stale_after_ns {
                 self.counters.stale_legs += 1;
                 continue;
@@ -527,10 +525,6 @@ impl SpreadCore {
             let Some(pair) = VenuePair::new(ex, other_ex) else {
                 continue;
             };
-            let w = self.pair_window[s * PAIRS + pair.index()];
-            if w == NO_WINDOW {
-                continue;
-            }
             let (a, b) = if pair.first == ex {
                 (&mine, &other)
             } else {
@@ -539,9 +533,7 @@ impl SpreadCore {
             let dev = (a.bid_px / b.bid_px - 1.0) * 100.0;
             let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
             let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
-            let state = &mut self.pair_state[w as usize];
-            self.windows
-                .record_at(w as usize, &mut state.cursor, stamp, dev, exec_ab, exec_ba);
+            let state = &mut self.pair_state[s * PAIRS + pair.index()];
             self.counters.spreads += 1;
             let slot = update.spreads.len();
             update.spreads.push(PairSpread {
@@ -599,6 +591,12 @@ impl SpreadCore {
                     if slot.live && slot.conn_id == v.conn_id {
                         slot.live = false;
                         affected += 1;
+                        // The history says so too: pair series derived from it stop
+                        // using this quote at the same point the core did.
+                        let ts = self.clocks[s].advance(v.ts_ns);
+                        slot.ts_ns = ts;
+                        self.history
+                            .append_down(slot.series as usize, &mut slot.cursor, ts);
                     }
                 }
                 self.counters.retired_quotes += u64::from(affected);

@@ -1,4 +1,4 @@
-//! The atomics, fences, spin hint and thread parker the lock-free code (windows, ranking
+//! The atomics, fences, spin hint and thread parker the lock-free code (history, ranking
 //! board, ring doorbell) uses, swapped for loom's under `--cfg arb_loom` so the model checks
 //! in `tests/loom.rs` run the real code (crossbeam's `crossbeam_loom` pattern).
 
@@ -8,7 +8,7 @@ pub use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(arb_loom)]
 pub use loom::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 
-/// The ordering of a seqlock writer's final, publishing store (windows, ranking board):
+/// The ordering of a seqlock writer's final, publishing store (history, ranking board):
 /// `Release`, pairing with the reader's `Acquire` load of the sequence. `ci/loom.sh` also
 /// builds the models with `--cfg arb_loom_mutant`, which weakens it to `Relaxed`, and
 /// requires them to fail: proof that the models can catch a missing barrier.

@@ -7,7 +7,7 @@
 
 /// Asks the kernel to back `[ptr, ptr + bytes)` with transparent huge pages.
 ///
-/// The window arrays are hundreds of MiB touched at random offsets: with 4 KiB pages every
+/// The history arrays are hundreds of MiB touched at random offsets: with 4 KiB pages every
 /// pair update misses the TLB. Must be called before the memory is first touched (pages
 /// already faulted in stay small until khugepaged collapses them). Best effort: errors
 /// (no THP support, `never` policy) are ignored.

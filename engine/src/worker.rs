@@ -106,7 +106,7 @@ impl CoreWorker {
         Arc::clone(&self.board)
     }
 
-    /// Returns the core (cold path: reports, windows).
+    /// Returns the core (cold path: reports, history).
     pub fn core(&self) -> &SpreadCore {
         &self.core
     }

@@ -1,4 +1,4 @@
-//! Loom models of the lock-free pieces: a reader of a window or of the ranking board never
+//! Loom models of the lock-free pieces: a reader of a history series or of the ranking board never
 //! sees a torn copy, whatever the interleaving with the single writer, and a ring's
 //! doorbell never lets its consumer sleep through a push.
 //!
@@ -15,66 +15,60 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
 use arb_engine::SymbolId;
+use arb_engine::history::{HistoryConfig, HistoryStore, SeriesCursor, SeriesSnapshot};
 use arb_engine::ranking::RankingBoard;
 use arb_engine::ring::Doorbell;
-use arb_engine::window::{WindowConfig, WindowSnapshot, WindowStore};
 
-/// The values of point `ts`: distinct per point and per series, so a copy that mixes two
-/// points (or two series) cannot pass.
-fn point(ts: i64) -> (f64, f64, f64) {
+/// The prices of point `ts`: distinct per point and per side, so a copy that mixes two
+/// points (or the two sides) cannot pass.
+fn point(ts: i64) -> (f64, f64) {
     let t = ts as f64;
-    (t, t + 0.25, -t)
+    (t, t + 0.25)
 }
 
 #[test]
-fn window_reader_sees_whole_points_only() {
+fn history_reader_sees_whole_points_only() {
     loom::model(|| {
-        let store = Arc::new(WindowStore::new(
+        let store = Arc::new(HistoryStore::with_series(
             1,
-            WindowConfig {
+            HistoryConfig {
                 buckets: 2,
                 bucket_ns: 10,
                 raw_points: 2,
             },
         ));
         // Prior state: points 1 and 2 fill the raw ring and bucket 0 (not zeroed memory).
+        let mut cursor = SeriesCursor::default();
         for ts in [1, 2] {
-            let (d, ab, ba) = point(ts);
-            store.record(0, ts, d, ab, ba);
+            let (bid, ask) = point(ts);
+            store.append(0, &mut cursor, ts, bid, ask);
         }
         let writer = {
             let store = Arc::clone(&store);
             thread::spawn(move || {
                 // Point 3 overwrites point 1's raw slot and updates bucket 0.
-                let (d, ab, ba) = point(3);
-                store.record(0, 3, d, ab, ba);
+                let (bid, ask) = point(3);
+                store.append(0, &mut cursor, 3, bid, ask);
             })
         };
-        let mut snap = WindowSnapshot::default();
+        let mut snap = SeriesSnapshot::default();
         if store.read(0, &mut snap).is_ok() {
             let newest = snap.raw.last().unwrap().ts_ns;
             assert!(newest == 2 || newest == 3, "unknown point {newest}");
             let ts: Vec<i64> = snap.raw.iter().map(|p| p.ts_ns).collect();
             assert_eq!(ts, [newest - 1, newest], "raw ring from one moment");
             for p in &snap.raw {
-                let (d, ab, ba) = point(p.ts_ns);
-                assert_eq!(
-                    (p.dev, p.exec_ab, p.exec_ba),
-                    (d as f32, ab as f32, ba as f32)
-                );
+                let (bid, ask) = point(p.ts_ns);
+                assert_eq!((p.bid, p.ask), (bid as f32, ask as f32));
             }
             let b = snap.buckets.last().unwrap();
+            let (bid, ask) = point(newest);
             assert_eq!(
-                b.count as i64, newest,
+                (b.last_bid, b.last_ask),
+                (bid as f32, ask as f32),
                 "bucket and raw ring from one moment"
             );
-            let (d, ab, ba) = point(newest);
-            assert_eq!(
-                (b.dev.last, b.exec_ab.last, b.exec_ba.last),
-                (d as f32, ab as f32, ba as f32)
-            );
-            assert_eq!((b.dev.min, b.dev.max), (1.0, d as f32));
-            assert_eq!((b.exec_ba.min, b.exec_ba.max), (ba as f32, -1.0));
+            assert!(b.min_bid <= 1.0 && b.max_ask >= ask as f32);
         }
         writer.join().unwrap();
         store.read(0, &mut snap).unwrap();

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use arb_engine::event::{ConnState, VenueState};
+use arb_engine::history::SymbolClock;
 use arb_engine::spread::{CoreOut, GapRecord, SignalKind};
 use arb_engine::{
     CoreConfig, Event, Exchange, Quote, SpreadCore, SymbolId, SymbolRegistry, VenuePair,
@@ -215,7 +216,7 @@ fn signals_enter_exit_and_respect_cooldown() {
 }
 
 #[test]
-fn windows_receive_every_pair_update() {
+fn every_accepted_quote_enters_its_venues_history_once() {
     let reg = registry(&[Exchange::Binance, Exchange::Okx, Exchange::Bitget], 1);
     let mut core = SpreadCore::new(&reg, CoreConfig::default());
     run(
@@ -224,99 +225,32 @@ fn windows_receive_every_pair_update() {
             quote(0, Exchange::Binance, 10.0, 10.1, SEC),
             quote(0, Exchange::Okx, 10.05, 10.1, SEC),
             quote(0, Exchange::Bitget, 10.02, 10.1, SEC),
+            quote(0, Exchange::Okx, 10.2, 10.1, 2 * SEC), // crossed: skipped
         ],
     );
-    let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
-    let w = core.window_of(SymbolId(0), pair).unwrap();
-    let mut snap = arb_engine::window::WindowSnapshot::default();
-    core.windows().read(w, &mut snap).unwrap();
-    assert_eq!(snap.raw.len(), 1);
-    assert_eq!(snap.raw[0].dev, ((10.0 / 10.05 - 1.0) * 100.0) as f32);
     assert_eq!(core.counters().spreads, 3);
-}
-
-/// Worked by hand: Binance 100 / 100.5, OKX 101 / 101.2.
-/// deviation = (100 / 101 - 1) * 100 = -100/101 % = -0.990099009900990099...
-/// buy Binance, sell OKX = (101 - 100.5) / 100.5 * 100 = 50/100.5 % = 0.497512437810945273...
-/// buy OKX, sell Binance = (100 - 101.2) / 101.2 * 100 = -120/101.2 % = -1.185770750988142292...
-/// own spread Binance = 0.5 / 100.5 * 100 = 0.497512437810945273..., OKX = 0.2 / 101.2 * 100
-/// = 0.197628458498023715...
-#[test]
-fn spreads_match_values_worked_by_hand() {
-    let reg = registry(&[Exchange::Binance, Exchange::Okx], 1);
-    let mut core = SpreadCore::new(&reg, CoreConfig::default());
-    let out = run(
-        &mut core,
-        &[
-            quote(0, Exchange::Binance, 100.0, 100.5, SEC),
-            quote(0, Exchange::Okx, 101.0, 101.2, SEC + 250),
-        ],
-    );
-    let close = |got: f64, want: f64| (got - want).abs() < 1e-12;
-    let own: Vec<f64> = out
+    let h = core.history();
+    let mut snap = arb_engine::history::SeriesSnapshot::default();
+    let times: Vec<Vec<i64>> = [Exchange::Binance, Exchange::Okx, Exchange::Bitget]
         .iter()
-        .filter_map(|o| match o {
-            CoreOut::Quote(q) => Some(q.own_spread_pct),
-            _ => None,
+        .map(|&v| {
+            h.read(h.series_of(SymbolId(0), v).unwrap(), &mut snap)
+                .unwrap();
+            snap.raw.iter().map(|p| p.ts_ns).collect()
         })
         .collect();
-    assert!(close(own[0], 0.497_512_437_810_945_3), "{own:?}");
-    assert!(close(own[1], 0.197_628_458_498_023_7), "{own:?}");
-    let s = spreads(&out);
-    assert_eq!(s.len(), 1);
-    assert_eq!(s[0].trigger, Exchange::Okx);
-    assert_eq!(s[0].other_age_ns, 250);
-    assert!(close(s[0].dev_pct, -0.990_099_009_900_990_1), "{:?}", s[0]);
-    assert!(
-        close(s[0].exec_ab_pct, 0.497_512_437_810_945_3),
-        "{:?}",
-        s[0]
-    );
-    assert!(
-        close(s[0].exec_ba_pct, -1.185_770_750_988_142_3),
-        "{:?}",
-        s[0]
-    );
-    // Best executable: buy Binance, sell OKX, +0.4975 % (stored as f32 for the ranking).
-    let best = core.best_exec_pct(SymbolId(0), SEC + 250).unwrap();
-    assert!((best - 0.497_512_437_810_945_3).abs() < 1e-6, "{best}");
-}
-
-/// Issue 6, item 4: a leg older than the staleness limit must leave the ranking even
-/// though its venue never disconnected.
-#[test]
-fn ranking_drops_a_pair_whose_leg_went_quiet() {
-    let reg = registry(&[Exchange::Binance, Exchange::Okx, Exchange::Bybit], 2);
-    let mut core = SpreadCore::new(&reg, CoreConfig::default());
-    run(
-        &mut core,
-        &[
-            // Symbol 0: Binance bids 1 % above OKX's ask; OKX then goes quiet.
-            quote(0, Exchange::Okx, 99.0, 100.0, SEC),
-            quote(0, Exchange::Binance, 101.0, 101.1, SEC),
-            // Symbol 1: a small, live opportunity, refreshed on both legs.
-            quote(1, Exchange::Okx, 99.9, 100.0, SEC),
-            quote(1, Exchange::Bybit, 100.05, 100.1, SEC),
-        ],
-    );
-    let mut top = Vec::new();
-    core.top_opportunities(2 * SEC, 5, &mut top);
-    assert_eq!(top.iter().map(|t| t.0.0).collect::<Vec<_>>(), [0, 1]);
-    // 6 s later Binance keeps quoting symbol 0 (its leg is fresh), OKX does not.
-    run(
-        &mut core,
-        &[
-            quote(0, Exchange::Binance, 101.0, 101.1, 7 * SEC),
-            quote(1, Exchange::Okx, 99.9, 100.0, 7 * SEC),
-            quote(1, Exchange::Bybit, 100.05, 100.1, 7 * SEC),
-        ],
-    );
-    assert_eq!(core.best_exec_pct(SymbolId(0), 7 * SEC), None);
-    core.top_opportunities(7 * SEC, 5, &mut top);
-    assert_eq!(top.iter().map(|t| t.0.0).collect::<Vec<_>>(), [1]);
-    // With no event at all, time alone retires every leg.
-    core.top_opportunities(13 * SEC, 5, &mut top);
-    assert!(top.is_empty());
+    // Equal receive times become strictly increasing history times, in processing order.
+    assert_eq!(times, [vec![SEC], vec![SEC + 1], vec![SEC + 2]]);
+    let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
+    let mut reader = arb_engine::pairs::PairReader::default();
+    let series = reader
+        .read(
+            h,
+            &arb_engine::pairs::PairQuery::new(SymbolId(0), pair, arb_engine::pairs::Horizon::Raw),
+        )
+        .unwrap();
+    assert_eq!(series.ts_ns, [SEC + 1]);
+    assert!((series.dev_pct[0] - (10.0 / 10.05 - 1.0) * 100.0).abs() < 1e-5);
 }
 
 mod property_tests {
@@ -361,6 +295,8 @@ mod property_tests {
             // (symbol, pair) -> best executable at the pair's last computed update
             let mut pair_best: HashMap<(u32, VenuePair), f32> = HashMap::new();
             let mut ts = 10 * SEC;
+            // History time per symbol, as the core keeps it (strictly increasing).
+            let mut clocks = [SymbolClock::default(); 2];
             for st in steps {
                 let mut out = Vec::new();
                 let mut expected = Vec::new();
@@ -373,6 +309,7 @@ mod property_tests {
                         if let Event::Quote(q) = &mut q { q.conn_id = conn; }
                         core.on_event(&q, &mut |o| out.push(o));
                         if bid > 0.0 && ask > 0.0 && bid <= ask {
+                            let ts = clocks[sym as usize].advance(ts);
                             latest.insert((sym, ex), (bid, ask, ts, conn, true));
                             for other in Exchange::ALL {
                                 if other == ex { continue; }
@@ -389,8 +326,14 @@ mod property_tests {
                     Step::Down(v, conn) => {
                         let ex = venues[v];
                         core.on_event(&Event::Venue(VenueState { exchange: ex, conn_id: conn, state: ConnState::Disconnected, ts_ns: ts }), &mut |o| out.push(o));
-                        for ((_, e), slot) in latest.iter_mut() {
-                            if *e == ex && slot.3 == conn { slot.4 = false; }
+                        // Retired in symbol order, each advancing its symbol's clock.
+                        for sym in 0..2u32 {
+                            if let Some(slot) = latest.get_mut(&(sym, ex))
+                                && slot.4 && slot.3 == conn
+                            {
+                                slot.4 = false;
+                                slot.2 = clocks[sym as usize].advance(ts);
+                            }
                         }
                     }
                 }
@@ -421,12 +364,14 @@ mod property_tests {
             let mut core = SpreadCore::new(&reg, CoreConfig { stale_after_ns: 2 * SEC, ..CoreConfig::default() });
             let mut model: HashMap<(u32, Exchange), (f64, f64, i64)> = HashMap::new();
             let mut ts = 0;
+            let mut clocks = [SymbolClock::default(); 3];
             for (sym, v, bid, width, dt) in steps {
                 ts += dt * SEC / 2;
                 let ex = venues[v];
                 let ask = bid + width;
                 let mut out = Vec::new();
                 core.on_event(&quote(sym, ex, bid, ask, ts), &mut |o| out.push(o));
+                let ts = clocks[sym as usize].advance(ts);
                 model.insert((sym, ex), (bid, ask, ts));
                 let mut expected = Vec::new();
                 for other in Exchange::ALL {

@@ -12,12 +12,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arb_engine::clock::{self, Stopwatch};
 use arb_engine::event::ConnState;
+use arb_engine::history::{HistoryConfig, HistoryStore};
 use arb_engine::link;
 use arb_engine::metrics::{STAGES, Stage, StageCollector, StageHistograms, stage_channel};
 use arb_engine::ranking::RankingBoard;
 use arb_engine::ring::{Doorbell, Envelope, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
 use arb_engine::spread::CoreOut;
-use arb_engine::window::WindowConfig;
 use arb_engine::worker::{CoreStats, CoreWorker};
 use arb_engine::{CoreConfig, Exchange, SpreadCore, SymbolRegistry};
 use arb_feeds::capture::{CaptureFile, CaptureReader, RecordKind, TailStatus};
@@ -93,14 +93,14 @@ pub(crate) struct ReplayArgs {
     /// Write the summary as JSON for scripts.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
-    /// Buckets per pair window.
-    #[arg(long, default_value_t = WindowConfig::default().buckets)]
-    window_buckets: usize,
+    /// Buckets per (symbol, venue) history series (default: 1 h at 1 s).
+    #[arg(long, alias = "window-buckets", default_value_t = HistoryConfig::default().buckets)]
+    buckets: usize,
     /// Bucket width in milliseconds.
     #[arg(long, default_value_t = 1000)]
     bucket_ms: i64,
-    /// Raw points kept per pair window.
-    #[arg(long, default_value_t = WindowConfig::default().raw_points)]
+    /// Raw quotes kept per (symbol, venue) history series.
+    #[arg(long, default_value_t = HistoryConfig::default().raw_points)]
     raw_points: usize,
     /// Slots of each feed→core ring and of the core→sink ring (power of two).
     #[arg(long, default_value_t = 1 << 16)]
@@ -170,8 +170,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         "--ring-capacity must be a power of two"
     );
     anyhow::ensure!(
-        args.window_buckets > 0 && args.raw_points > 0 && args.bucket_ms > 0,
-        "window sizes must be positive"
+        args.buckets > 0 && args.raw_points > 0 && args.bucket_ms > 0,
+        "--buckets, --raw-points and --bucket-ms must be positive"
     );
 
     #[expect(
@@ -200,8 +200,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let span_ns = stats.span_ns().max(0) + 1_000_000;
 
     let config = CoreConfig {
-        window: WindowConfig {
-            buckets: args.window_buckets,
+        history: HistoryConfig {
+            buckets: args.buckets,
             bucket_ns: args.bucket_ms * 1_000_000,
             raw_points: args.raw_points,
         },
@@ -216,10 +216,10 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let budget = args.memory_budget_mb * 1024 * 1024;
     eprintln!(
-        "arb replay: {} symbols, {} pair windows ({} buckets x {} ms, {} raw points); reserving {} (core tables+windows {}, rings {}, histograms {}); budget {}",
+        "arb replay: {} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
         registry.len(),
-        SpreadCore::count_windows(&registry),
-        args.window_buckets,
+        HistoryStore::count_series(&registry),
+        args.buckets,
         args.bucket_ms,
         args.raw_points,
         report::mib(res.total() as u64),
@@ -230,7 +230,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     anyhow::ensure!(
         res.total() as u64 <= budget,
-        "reserved memory {} exceeds --memory-budget-mb {}: lower --window-buckets / --raw-points / --ring-capacity",
+        "reserved memory {} exceeds --memory-budget-mb {}: lower --buckets / --raw-points / --ring-capacity",
         report::mib(res.total() as u64),
         args.memory_budget_mb
     );

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arb_engine::event::ConnState;
+use arb_engine::history::HistoryConfig;
 use arb_engine::link;
 use arb_engine::metrics::stage_channel;
 use arb_engine::ring::{Doorbell, FullPolicy, RingBuffer, RingTx};
-use arb_engine::window::WindowConfig;
 use arb_engine::worker::{CoreStats, CoreWorker};
 use arb_engine::{CoreConfig, SpreadCore};
 use arb_feeds::FrameKind;
@@ -95,7 +95,7 @@ fn feed_core_and_sink_allocate_nothing_after_warm_up() {
     let (feed_rec, mut feed_col) = stage_channel(1_000_000, 2);
     let mut feed = FeedWorker::new(Arc::clone(&registry), tx, feed_rec, FeedStats::new());
     let config = CoreConfig {
-        window: WindowConfig {
+        history: HistoryConfig {
             buckets: 60,
             bucket_ns: 1_000_000_000,
             raw_points: 50,

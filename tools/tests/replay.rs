@@ -50,7 +50,7 @@ fn replay(cap: &Path, dir: &Path, tag: &str, extra: &[&str]) -> (serde_json::Val
         .arg(cap)
         .args([
             "--quiet",
-            "--window-buckets",
+            "--buckets",
             "120",
             "--raw-points",
             "100",
@@ -276,7 +276,7 @@ fn log_flag_and_rust_log_turn_on_diagnostics() {
             .args(args)
             .arg("replay")
             .arg(&cap)
-            .args(["--quiet", "--window-buckets", "10", "--raw-points", "10"])
+            .args(["--quiet", "--buckets", "10", "--raw-points", "10"])
             .output()
             .unwrap();
         assert!(out.status.success());

@@ -1,4 +1,9 @@
-//! Preallocated per-pair circular windows: 1-second (configurable) buckets of last / min /
+//! The reference model of the derived pair series: the per-pair windows as they landed with
+//! the engine (issue 3), kept for the tests only. The product keeps per-venue history
+//! (`arb_engine::history`) and derives pair series on read (`arb_engine::pairs`); the
+//! property test in `tests/history.rs` checks the two agree.
+//!
+//! Original description: preallocated per-pair circular windows: 1-second (configurable) buckets of last / min /
 //! max / count of the deviation and both executable spreads, plus a raw ring of the last
 //! N points, readable by other threads without ever blocking the writer.
 //!
@@ -13,7 +18,10 @@
 //! Everything is allocated in [`WindowStore::new`]: `windows * (buckets * 44 + raw_points
 //! * 24 + 64)` bytes (see [`WindowStore::bytes_for`]). Recording allocates nothing.
 
-use crate::sync::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence, spin_loop};
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::hint::spin_loop;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 
 /// Words per bucket: id, count, then (last, min, max) for deviation, buy-first-sell-second,
 /// buy-second-sell-first.
@@ -178,15 +186,15 @@ impl WindowStore {
             config.buckets > 0 && config.raw_points > 0 && config.bucket_ns > 0,
             "empty window shape"
         );
-        let meta = crate::sys::huge_vec(windows, || Meta {
+        let meta = huge_vec(windows, || Meta {
             seq: AtomicU64::new(0),
             head_bucket: AtomicI64::new(i64::MIN),
             raw_written: AtomicU64::new(0),
         });
-        let buckets = crate::sys::huge_vec(windows * config.buckets * BUCKET_WORDS, || {
+        let buckets = huge_vec(windows * config.buckets * BUCKET_WORDS, || {
             AtomicU32::new(0)
         });
-        let raw = crate::sys::huge_vec(windows * config.raw_points * RAW_WORDS, || {
+        let raw = huge_vec(windows * config.raw_points * RAW_WORDS, || {
             AtomicU64::new(0)
         });
         WindowStore {
@@ -335,7 +343,7 @@ impl WindowStore {
 
         // Publishes the data stores above with the even sequence (seqlock writer side;
         // `PUBLISH` is Release, weakened only in the loom mutant build).
-        meta.seq.store(seq.wrapping_add(2), crate::sync::PUBLISH);
+        meta.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
     /// Copies window `w` into `out`, retrying while the writer is inside it.
@@ -344,7 +352,7 @@ impl WindowStore {
     /// [`WindowReadError::Busy`] after 1000 torn attempts; [`WindowReadError::OutOfRange`].
     pub fn read(&self, w: usize, out: &mut WindowSnapshot) -> Result<(), WindowReadError> {
         let meta = self.meta.get(w).ok_or(WindowReadError::OutOfRange)?;
-        for _ in 0..crate::sync::READ_RETRIES {
+        for _ in 0..1000 {
             // Acquire pairs with the writer's final Release store: data before it is visible.
             let s1 = meta.seq.load(Ordering::Acquire);
             if s1 & 1 == 1 {
@@ -407,214 +415,8 @@ impl WindowStore {
     }
 }
 
-/// Rolling percentile bands as the legacy charts drew them: for each point, the `upper_q`
-/// and `lower_q` quantiles (e.g. 0.97 / 0.03) of the trailing `trailing` values (200),
-/// nearest rank (`index = ceil(n * q) - 1` of the sorted finite values), non-finite values
-/// ignored. Points with no finite value in their span get `NaN` bands.
-///
-/// Cold path (chart requests); `scratch` is reused between calls.
-pub fn percentile_bands(
-    values: &[f64],
-    trailing: usize,
-    upper_q: f64,
-    lower_q: f64,
-    scratch: &mut Vec<f64>,
-    out: &mut Vec<(f64, f64)>,
-) {
-    out.clear();
-    for i in 0..values.len() {
-        let start = (i + 1).saturating_sub(trailing.max(1));
-        scratch.clear();
-        scratch.extend(values[start..=i].iter().copied().filter(|v| v.is_finite()));
-        if scratch.is_empty() {
-            out.push((f64::NAN, f64::NAN));
-            continue;
-        }
-        scratch.sort_unstable_by(f64::total_cmp);
-        out.push((
-            nearest_rank(scratch, upper_q),
-            nearest_rank(scratch, lower_q),
-        ));
-    }
-}
-
-/// Nearest-rank quantile of sorted, non-empty `sorted`: `sorted[ceil(n * q) - 1]`, clamped.
-pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    let rank = (n as f64 * q).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SEC: i64 = 1_000_000_000;
-
-    fn small() -> WindowStore {
-        WindowStore::new(
-            2,
-            WindowConfig {
-                buckets: 4,
-                bucket_ns: SEC,
-                raw_points: 3,
-            },
-        )
-    }
-
-    #[test]
-    fn bucket_keeps_last_min_max_count() {
-        let s = small();
-        s.record(0, 10 * SEC, 1.0, 2.0, 3.0);
-        s.record(0, 10 * SEC + 5, -1.0, 5.0, 0.5);
-        s.record(0, 10 * SEC + 9, 0.5, 4.0, 1.0);
-        let mut snap = WindowSnapshot::default();
-        s.read(0, &mut snap).unwrap();
-        assert_eq!(snap.buckets.len(), 1);
-        let b = snap.buckets[0];
-        assert_eq!(b.start_ns, 10 * SEC);
-        assert_eq!(b.count, 3);
-        assert_eq!(
-            b.dev,
-            Stat {
-                last: 0.5,
-                min: -1.0,
-                max: 1.0
-            }
-        );
-        assert_eq!(
-            b.exec_ab,
-            Stat {
-                last: 4.0,
-                min: 2.0,
-                max: 5.0
-            }
-        );
-        assert_eq!(
-            b.exec_ba,
-            Stat {
-                last: 1.0,
-                min: 0.5,
-                max: 3.0
-            }
-        );
-        assert_eq!(snap.raw.len(), 3);
-        s.read(1, &mut snap).unwrap();
-        assert!(snap.buckets.is_empty() && snap.raw.is_empty());
-    }
-
-    #[test]
-    fn window_wraps_after_capacity() {
-        let s = small();
-        for t in 0..10 {
-            s.record(0, t * SEC, t as f64, 0.0, 0.0);
-        }
-        let mut snap = WindowSnapshot::default();
-        s.read(0, &mut snap).unwrap();
-        let starts: Vec<i64> = snap.buckets.iter().map(|b| b.start_ns / SEC).collect();
-        assert_eq!(starts, [6, 7, 8, 9]);
-        let raw: Vec<f32> = snap.raw.iter().map(|p| p.dev).collect();
-        assert_eq!(raw, [7.0, 8.0, 9.0]);
-        // A point older than the span goes to the raw ring only.
-        s.record(0, 2 * SEC, 42.0, 0.0, 0.0);
-        s.read(0, &mut snap).unwrap();
-        assert_eq!(snap.buckets.len(), 4);
-        assert!(snap.buckets.iter().all(|b| b.dev.last != 42.0));
-        assert_eq!(snap.raw.last().unwrap().dev, 42.0);
-    }
-
-    #[test]
-    fn gaps_leave_no_stale_buckets() {
-        let s = small();
-        s.record(0, SEC, 1.0, 0.0, 0.0);
-        s.record(0, 2 * SEC, 2.0, 0.0, 0.0);
-        s.record(0, 7 * SEC, 7.0, 0.0, 0.0); // slot of 3 s reused; 1 s and 2 s out of span
-        let mut snap = WindowSnapshot::default();
-        s.read(0, &mut snap).unwrap();
-        assert_eq!(snap.buckets.len(), 1);
-        assert_eq!(snap.buckets[0].start_ns, 7 * SEC);
-    }
-
-    #[test]
-    fn bands_use_nearest_rank_and_skip_non_finite() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        let (mut scratch, mut out) = (Vec::new(), Vec::new());
-        percentile_bands(&v, 200, 0.97, 0.03, &mut scratch, &mut out);
-        assert_eq!(out[99], (97.0, 3.0));
-        assert_eq!(out[0], (1.0, 1.0));
-        let v = [f64::NAN, 1.0, f64::INFINITY, 3.0];
-        percentile_bands(&v, 2, 0.97, 0.03, &mut scratch, &mut out);
-        assert!(out[0].0.is_nan());
-        assert_eq!(out[1], (1.0, 1.0));
-        assert_eq!(out[2], (1.0, 1.0));
-        assert_eq!(out[3], (3.0, 3.0));
-        assert_eq!(nearest_rank(&[1.0, 2.0, 3.0], 0.5), 2.0);
-    }
-
-    #[test]
-    fn reserved_bytes_formula_matches_shape() {
-        let c = WindowConfig::default();
-        assert_eq!(WindowStore::bytes_for(1, &c), 3600 * 44 + 5000 * 24 + 64);
-    }
-}
-
-#[cfg(test)]
-mod property_tests {
-    use std::collections::VecDeque;
-
-    use proptest::prelude::*;
-
-    use super::*;
-
-    proptest! {
-        /// The raw ring always equals the last `raw_points` of what was written, in arrival
-        /// order (VecDeque model); each bucket holds exactly the points that reached it
-        /// while it was the head or later (a late point, older than the head bucket, enters
-        /// the raw ring only), with last / min / max of all three series.
-        #[test]
-        fn prop_window_matches_model(
-            steps in proptest::collection::vec((-25i64..30, -5.0f64..5.0), 1..200),
-            raw_points in 1usize..20,
-            buckets in 1usize..8,
-        ) {
-            let s = WindowStore::new(1, WindowConfig { buckets, bucket_ns: 10, raw_points });
-            let vals = |v: f64| [v as f32, (v * 2.0 + 1.0) as f32, (-v) as f32];
-            let mut model: VecDeque<(i64, [f32; 3])> = VecDeque::new();
-            let mut accepted: Vec<(i64, [f32; 3])> = Vec::new();
-            let mut head = i64::MIN;
-            let mut ts = 1000;
-            for (dt, v) in steps {
-                ts += dt;
-                s.record(0, ts, v, v * 2.0 + 1.0, -v);
-                model.push_back((ts, vals(v)));
-                if model.len() > raw_points { model.pop_front(); }
-                let no = ts.div_euclid(10);
-                if no >= head {
-                    head = no;
-                    accepted.push((no, vals(v)));
-                }
-            }
-            let mut snap = WindowSnapshot::default();
-            s.read(0, &mut snap).unwrap();
-            let raw: Vec<(i64, [f32; 3])> =
-                snap.raw.iter().map(|p| (p.ts_ns, [p.dev, p.exec_ab, p.exec_ba])).collect();
-            prop_assert_eq!(raw, model.into_iter().collect::<Vec<_>>());
-            let want_buckets: Vec<i64> = (head - buckets as i64 + 1..=head)
-                .filter(|no| accepted.iter().any(|(b, _)| b == no))
-                .collect();
-            let got_buckets: Vec<i64> = snap.buckets.iter().map(|b| b.start_ns / 10).collect();
-            prop_assert_eq!(got_buckets, want_buckets);
-            for b in &snap.buckets {
-                let no = b.start_ns / 10;
-                let inside: Vec<[f32; 3]> =
-                    accepted.iter().filter(|(n, _)| *n == no).map(|(_, v)| *v).collect();
-                prop_assert_eq!(b.count as usize, inside.len());
-                for (k, stat) in [b.dev, b.exec_ab, b.exec_ba].into_iter().enumerate() {
-                    prop_assert_eq!(stat.last, inside.last().unwrap()[k]);
-                    prop_assert_eq!(stat.min, inside.iter().map(|v| v[k]).fold(f32::INFINITY, f32::min));
-                    prop_assert_eq!(stat.max, inside.iter().map(|v| v[k]).fold(f32::NEG_INFINITY, f32::max));
-                }
-            }
-        }
-    }
+fn huge_vec<T>(n: usize, make: impl FnMut() -> T) -> Box<[T]> {
+    let mut v = Vec::with_capacity(n);
+    v.resize_with(n, make);
+    v.into_boxed_slice()
 }
