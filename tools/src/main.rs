@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod decode;
 mod generate;
 mod latency;
+mod pipeline;
 mod replay;
 mod report;
 

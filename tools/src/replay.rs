@@ -6,27 +6,25 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use arb_engine::clock::{self, Stopwatch};
+use arb_engine::clock;
 use arb_engine::event::ConnState;
 use arb_engine::history::{HistoryConfig, HistoryStore};
 use arb_engine::link;
-use arb_engine::metrics::{STAGES, Stage, StageCollector, StageHistograms, stage_channel};
-use arb_engine::ranking::RankingBoard;
-use arb_engine::ring::{Doorbell, Envelope, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
+use arb_engine::metrics::{STAGES, Stage};
+use arb_engine::ring::{Envelope, FullPolicy, WaitMode};
 use arb_engine::spread::CoreOut;
-use arb_engine::worker::{CoreStats, CoreWorker};
 use arb_engine::{CoreConfig, Exchange, SpreadCore, SymbolRegistry};
 use arb_feeds::capture::{CaptureFile, CaptureReader, RecordKind, TailStatus};
 use arb_feeds::feed::{FeedStats, FeedWorker};
 use arb_feeds::{FrameKind, ParseError};
 use arb_io::jsonl::JsonlWriter;
-use arb_io::sink::{SinkStats, SinkWorker};
 use serde_json::{Value, json};
 
+use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Source};
 use crate::report::{self, MachineHeader};
 
 /// Arguments of `arb replay`.
@@ -108,6 +106,10 @@ pub(crate) struct ReplayArgs {
     /// Refuse to start if the reserved memory exceeds this many MiB.
     #[arg(long, default_value_t = 8192)]
     memory_budget_mb: u64,
+    /// Run feed, core and sink inline on one thread (no ring hand-offs between threads):
+    /// the per-event ceiling of the pipeline, for benchmarks. One feed only.
+    #[arg(long)]
+    inline: bool,
     /// Drop events when a ring is full (counted), as the live pipeline does, instead of
     /// making the replay source and the core wait (a file loses nothing by waiting, so
     /// waiting is the default and keeps replays deterministic).
@@ -144,8 +146,6 @@ fn parse_loops(s: &str) -> Result<u64, String> {
         _ => Err(format!("expected a positive number or forever, got {s:?}")),
     }
 }
-
-const FLUSH_INTERVAL_NS: i64 = 1_000_000_000;
 
 /// What the pipeline reserves at start-up.
 struct Reservation {
@@ -240,8 +240,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         WaitMode::Wait
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let core_ids =
+    let pins =
         if !args.feed_cores.is_empty() || args.engine_core.is_some() || args.io_core.is_some() {
             explicit_pins(args)?
         } else if args.pin {
@@ -249,57 +248,57 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         } else {
             Vec::new()
         };
-
-    // Rings and workers.
-    let core_bell = Doorbell::new();
-    let sink_bell = Doorbell::new();
-    let policy = if args.drop_when_full {
-        FullPolicy::DropNewest
+    let layout = if args.inline {
+        anyhow::ensure!(args.feeds == 1, "--inline runs one feed: drop --feeds");
+        Layout::Inline
     } else {
-        FullPolicy::WaitForSpace
+        Layout::Threads
     };
-    let mut collectors: Vec<StageCollector> = Vec::new();
-    let mut feed_workers = Vec::new();
-    let mut inputs = Vec::new();
-    let mut drop_counters: Vec<Arc<AtomicU64>> = Vec::new();
-    let mut feed_stats = Vec::new();
-    for _ in 0..args.feeds {
-        let (tx, rx) = link::channel(
-            args.ring_capacity,
-            link::DEFAULT_LANE_CAPACITY,
-            policy,
-            Arc::clone(&core_bell),
-        );
-        drop_counters.push(tx.drops());
-        let (rec, col) = stage_channel(FLUSH_INTERVAL_NS, 3);
-        collectors.push(col);
-        let fs = FeedStats::new();
-        feed_stats.push(Arc::clone(&fs));
-        feed_workers.push(FeedWorker::new(Arc::clone(&registry), tx, rec, fs));
-        inputs.push(rx);
-    }
-    let (out_tx, out_rx) = RingBuffer::new(args.ring_capacity);
-    // Same policy as the feed rings: replaying a file, the core may wait for the sink
-    // (nothing is lost); with --drop-when-full it drops and counts, as it will live.
-    let out_tx = RingTx::new(out_tx, policy, Arc::clone(&sink_bell));
-    let out_drops = out_tx.drops();
-    let (core_rec, core_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
-    collectors.push(core_col);
-    let core_stats = Arc::new(CoreStats::default());
-    let core = SpreadCore::new(&registry, config);
-    let mut core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
-    let ranking = core_worker.ranking();
-    let (sink_rec, sink_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
-    collectors.push(sink_col);
-    let sink_stats = Arc::new(SinkStats::default());
-    let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::clone(&sink_stats)).with_hash();
-    if let Some(path) = &args.output {
-        let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        sink = sink.with_jsonl(JsonlWriter::new(
-            BufWriter::with_capacity(1 << 20, f),
+    let spec = PipelineSpec {
+        registry: Arc::clone(&registry),
+        core_config: config,
+        ring_capacity: args.ring_capacity,
+        policy: if args.drop_when_full {
+            FullPolicy::DropNewest
+        } else {
+            FullPolicy::WaitForSpace
+        },
+        wait_mode,
+        pins,
+        layout,
+    };
+    let capture = Arc::new(capture);
+    let sources: Vec<Box<dyn Source>> = (0..args.feeds)
+        .map(|i| {
+            Box::new(CaptureSource {
+                capture: Arc::clone(&capture),
+                venues: Exchange::ALL
+                    .iter()
+                    .map(|e| e.index() % args.feeds == i)
+                    .collect(),
+                pacing: Pacing {
+                    speed: args.speed,
+                    loops: args.loops,
+                    span_ns,
+                    wait_mode,
+                },
+            }) as Box<dyn Source>
+        })
+        .collect();
+    let jsonl = match &args.output {
+        Some(path) => Some(JsonlWriter::new(
+            BufWriter::with_capacity(
+                1 << 20,
+                File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            ),
             Arc::clone(&registry),
-        ));
-    }
+        )),
+        None => None,
+    };
+    let mut hlog = match &args.hlog {
+        Some(p) => Some(report::HlogOut::create(p)?),
+        None => None,
+    };
 
     tracing::info!(
         file = %args.file.display(),
@@ -308,218 +307,77 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         reserved_bytes = res.total(),
         "Replay starting"
     );
-    let watch = Stopwatch::start();
-    let capture = Arc::new(capture);
-    std::thread::scope(|scope| -> anyhow::Result<ExitCode> {
-        // Feed threads.
-        let mut feed_handles = Vec::new();
-        for (i, mut worker) in feed_workers.into_iter().enumerate() {
-            let capture = Arc::clone(&capture);
-            let stop = Arc::clone(&stop);
-            let pin = core_ids.get(i).copied().flatten();
-            let venues: Vec<bool> = Exchange::ALL
-                .iter()
-                .map(|e| e.index() % args.feeds == i)
-                .collect();
-            let (speed, loops) = (args.speed, args.loops);
-            feed_handles.push(
-                std::thread::Builder::new()
-                    .name(format!("feed-{i}"))
-                    .spawn_scoped(scope, move || {
-                        if let Some(id) = pin {
-                            core_affinity::set_for_current(id);
-                        }
-                        let pacing = Pacing {
-                            speed,
-                            loops,
-                            span_ns,
-                            wait_mode,
-                        };
-                        tracing::info!(thread = i, "Feed thread started");
-                        feed_loop(&mut worker, capture.reader(), &venues, pacing, &stop);
-                        tracing::info!(thread = i, "Feed thread done");
-                        worker.finish();
-                    })?,
-            );
-        }
-        // Core thread.
-        let core_pin = core_ids.get(args.feeds).copied().flatten();
-        let core_handle = {
-            let bell = Arc::clone(&core_bell);
-            std::thread::Builder::new()
-                .name("spread-core".into())
-                .spawn_scoped(scope, move || {
-                    if let Some(id) = core_pin {
-                        core_affinity::set_for_current(id);
-                    }
-                    bell.bind();
-                    let mut idle = Idle::new(wait_mode);
-                    let mut since_flush = 0u32;
-                    loop {
-                        let n = core_worker.pump();
-                        if n > 0 {
-                            idle.reset();
-                        } else if core_worker.inputs_closed() {
-                            break;
-                        } else {
-                            idle.idle(&bell, || core_worker.has_input());
-                        }
-                        since_flush += 1;
-                        if since_flush >= 64 {
-                            since_flush = 0;
-                            core_worker.maybe_flush();
-                        }
-                    }
-                    tracing::info!("Spread core done");
-                    core_worker.finish(clock::wall_ns())
-                })?
-        };
-        // Sink thread.
-        let sink_pin = core_ids.get(args.feeds + 1).copied().flatten();
-        let sink_handle = {
-            let bell = Arc::clone(&sink_bell);
-            std::thread::Builder::new()
-                .name("io-sink".into())
-                .spawn_scoped(scope, move || {
-                    if let Some(id) = sink_pin {
-                        core_affinity::set_for_current(id);
-                    }
-                    bell.bind();
-                    let mut idle = Idle::new(wait_mode);
-                    let mut since_flush = 0u32;
-                    loop {
-                        let n = sink.pump();
-                        if n > 0 {
-                            idle.reset();
-                        } else if sink.input_closed() {
-                            break;
-                        } else {
-                            idle.idle(&bell, || sink.has_input());
-                        }
-                        since_flush += 1;
-                        if since_flush >= 64 {
-                            since_flush = 0;
-                            sink.maybe_flush();
-                        }
-                    }
-                    tracing::info!("Sink done");
-                    sink.finish()
-                })?
-        };
-
-        // This thread: collector and progress.
-        let mut totals = StageHistograms::new();
-        let mut hlog = match &args.hlog {
-            Some(p) => Some(report::HlogOut::create(p)?),
-            None => None,
-        };
-        let mut last_print = 0.0;
-        let mut rss_at_60s: Option<u64> = None;
-        let mut rss_max = 0u64;
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            for c in &mut collectors {
-                c.drain(|h| {
-                    totals.add(h);
-                    if let Some(out) = hlog.as_mut() {
-                        out.write(h);
-                    }
-                });
+    let mut last_print = 0.0;
+    let mut rss_at_60s: Option<u64> = None;
+    let mut rss_max = 0u64;
+    let outcome = pipeline::run(
+        &spec,
+        sources,
+        |sink| {
+            let sink = sink.with_hash();
+            match jsonl {
+                Some(w) => sink.with_jsonl(w),
+                None => sink,
             }
-            let elapsed = watch.elapsed_s();
-            let rss = report::rss_bytes();
-            rss_max = rss_max.max(rss);
-            if rss_at_60s.is_none() && elapsed >= 60.0 {
-                rss_at_60s = Some(rss);
-            }
-            if let Some(d) = args.duration
-                && elapsed >= d
-            {
-                stop.store(true, Ordering::Relaxed);
-            }
-            if !args.quiet && elapsed - last_print >= 1.0 {
-                last_print = elapsed;
-                let events = core_stats.events.load(Ordering::Relaxed);
-                eprintln!(
-                    "arb replay: {elapsed:6.1}s  {} events  {:.2} M events/s  drops {}  rss {}",
-                    events,
-                    events as f64 / elapsed / 1e6,
-                    drop_counters
-                        .iter()
-                        .map(|d| d.load(Ordering::Relaxed))
-                        .sum::<u64>()
-                        + out_drops.load(Ordering::Relaxed),
-                    report::mib(rss)
-                );
-            }
-            if sink_handle.is_finished() {
-                break;
-            }
-        }
-        for h in feed_handles {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("a feed thread panicked"))?;
-        }
-        let final_core = core_handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("the core thread panicked"))?;
-        let hash = sink_handle
-            .join()
-            .map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
-            .context("writing --output")?;
-        for c in &mut collectors {
-            c.drain(|h| {
-                totals.add(h);
+        },
+        Hooks {
+            histograms: &mut |h| {
                 if let Some(out) = hlog.as_mut() {
                     out.write(h);
                 }
-            });
-        }
-        if let Some(out) = hlog.take() {
-            out.finish()?;
-        }
-        let elapsed = watch.elapsed_s();
-        let summary = Summary {
-            elapsed_s: elapsed,
-            feed_stats: &feed_stats,
-            core_stats: &core_stats,
-            sink_stats: &sink_stats,
-            feed_drops: drop_counters
-                .iter()
-                .map(|d| d.load(Ordering::Relaxed))
-                .sum(),
-            out_drops: out_drops.load(Ordering::Relaxed),
-            reserved: res.total() as u64,
-            rss: report::rss_bytes(),
-            rss_max,
-            rss_at_60s,
-            totals: &totals,
-            hash,
-            registry: &registry,
-            core: &final_core,
-            ranking: &ranking,
-        };
-        let report = summary.to_json();
-        let rejected = report["rejected_conn_frames"].as_u64().unwrap_or(0);
-        if rejected > 0 {
-            tracing::warn!(
-                rejected,
-                limit = arb_engine::event::MAX_CONNS_PER_VENUE,
-                "Frames refused: connection id past the per-venue limit"
-            );
-        }
-        tracing::info!(
-            events = report["events"].as_u64().unwrap_or(0),
-            elapsed_s = elapsed,
-            "Replay done"
+            },
+            tick: &mut |p| {
+                let rss = report::rss_bytes();
+                rss_max = rss_max.max(rss);
+                if rss_at_60s.is_none() && p.elapsed_s >= 60.0 {
+                    rss_at_60s = Some(rss);
+                }
+                if !args.quiet && p.elapsed_s - last_print >= 1.0 {
+                    last_print = p.elapsed_s;
+                    eprintln!(
+                        "arb replay: {:6.1}s  {} events  {:.2} M events/s  drops {}  rss {}",
+                        p.elapsed_s,
+                        p.events,
+                        p.events as f64 / p.elapsed_s / 1e6,
+                        p.drops,
+                        report::mib(rss)
+                    );
+                }
+                args.duration.is_some_and(|d| p.elapsed_s >= d)
+            },
+        },
+    )?;
+    if let Some(out) = hlog.take() {
+        out.finish()?;
+    }
+    let summary = Summary {
+        outcome: &outcome,
+        reserved: res.total() as u64,
+        rss: report::rss_bytes(),
+        rss_max,
+        rss_at_60s,
+        registry: &registry,
+    };
+    let report = summary.to_json();
+    let rejected = report["rejected_conn_frames"].as_u64().unwrap_or(0);
+    if rejected > 0 {
+        tracing::warn!(
+            rejected,
+            limit = arb_engine::event::MAX_CONNS_PER_VENUE,
+            "Frames refused: connection id past the per-venue limit"
         );
-        eprint!("{}", summary.to_text());
-        if let Some(path) = &args.report_json {
-            std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        Ok(ExitCode::SUCCESS)
-    })
+    }
+    tracing::info!(
+        events = report["events"].as_u64().unwrap_or(0),
+        elapsed_s = outcome.elapsed_s,
+        "Replay done"
+    );
+    eprint!("{}", summary.to_text());
+    if let Some(path) = &args.report_json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn histogram_set_bytes() -> usize {
@@ -583,12 +441,42 @@ struct Pacing {
     wait_mode: WaitMode,
 }
 
+/// Replays the records of a capture whose venue is in `venues` (a feed thread's share).
+struct CaptureSource {
+    capture: Arc<CaptureFile>,
+    venues: Vec<bool>,
+    pacing: Pacing,
+}
+
+impl Source for CaptureSource {
+    fn run(
+        &mut self,
+        worker: &mut FeedWorker,
+        stop: &AtomicBool,
+        tick_every: u64,
+        tick: &mut dyn FnMut(),
+    ) {
+        let reader = self.capture.reader();
+        feed_loop(
+            worker,
+            reader,
+            &self.venues,
+            self.pacing,
+            stop,
+            tick_every,
+            tick,
+        );
+    }
+}
+
 fn feed_loop(
     worker: &mut FeedWorker,
     reader: CaptureReader<'_>,
     venues: &[bool],
     pacing: Pacing,
     stop: &AtomicBool,
+    tick_every: u64,
+    tick: &mut dyn FnMut(),
 ) {
     let Pacing {
         speed,
@@ -606,6 +494,9 @@ fn feed_loop(
                 continue;
             }
             n += 1;
+            if n.is_multiple_of(tick_every) {
+                tick();
+            }
             if n.is_multiple_of(1024) {
                 if stop.load(Ordering::Relaxed) {
                     return;
@@ -676,27 +567,17 @@ fn pace_until(target_ns: i64, mode: WaitMode) {
 }
 
 struct Summary<'a> {
-    elapsed_s: f64,
-    feed_stats: &'a [Arc<FeedStats>],
-    core_stats: &'a CoreStats,
-    sink_stats: &'a SinkStats,
-    feed_drops: u64,
-    out_drops: u64,
+    outcome: &'a Outcome,
     reserved: u64,
     rss: u64,
     rss_max: u64,
     rss_at_60s: Option<u64>,
-    totals: &'a StageHistograms,
-    hash: Option<u64>,
     registry: &'a SymbolRegistry,
-    core: &'a SpreadCore,
-    /// The ranking the core published last (at shutdown): only pairs with fresh legs.
-    ranking: &'a RankingBoard,
 }
 
 impl Summary<'_> {
     fn sum(&self, f: impl Fn(&FeedStats) -> u64) -> u64 {
-        self.feed_stats.iter().map(|s| f(s)).sum()
+        self.outcome.feed_stats.iter().map(|s| f(s)).sum()
     }
 
     fn to_json(&self) -> Value {
@@ -704,10 +585,10 @@ impl Summary<'_> {
         let frames = self.sum(|s| s.frames.load(r));
         let quotes = self.sum(|s| s.quotes.load(r));
         let trades = self.sum(|s| s.trades.load(r));
-        let events = self.core_stats.events.load(r);
+        let events = self.outcome.core_stats.events.load(r);
         let mut latency = serde_json::Map::new();
         for stage in Stage::all() {
-            let h = self.totals.get(stage);
+            let h = self.outcome.totals.get(stage);
             if h.is_empty() {
                 continue;
             }
@@ -729,6 +610,7 @@ impl Summary<'_> {
         let mut clock = serde_json::Map::new();
         for ex in Exchange::ALL {
             let min = self
+                .outcome
                 .feed_stats
                 .iter()
                 .map(|s| s.min_exch_to_recv_ns[ex.index()].load(r))
@@ -745,7 +627,7 @@ impl Summary<'_> {
             }
         }
         let mut top = Vec::new();
-        self.ranking.read(&mut top);
+        self.outcome.ranking.read(&mut top);
         top.truncate(5);
         json!({
             "machine": MachineHeader::detect().to_json(),
@@ -753,21 +635,21 @@ impl Summary<'_> {
             "events": events,
             "quotes": quotes,
             "trades": trades,
-            "spreads": self.core_stats.spreads.load(r),
-            "signals": self.core_stats.signals.load(r),
-            "gaps": self.sink_stats.gaps.load(r),
-            "stale_legs": self.core_stats.stale_legs.load(r),
+            "spreads": self.outcome.core_stats.spreads.load(r),
+            "signals": self.outcome.core_stats.signals.load(r),
+            "gaps": self.outcome.sink_stats.gaps.load(r),
+            "stale_legs": self.outcome.core_stats.stale_legs.load(r),
             "rejected_conn_frames": self.sum(|s| s.rejected_conn.load(r)),
-            "disconnects": self.core.counters().disconnects,
-            "retired_quotes": self.core.counters().retired_quotes,
-            "bad_books": self.core_stats.bad_books.load(r),
-            "max_feed_ring_depth": self.core_stats.max_input_depth.load(r),
-            "elapsed_s": self.elapsed_s,
-            "events_per_s": events as f64 / self.elapsed_s.max(1e-9),
-            "frames_per_s": frames as f64 / self.elapsed_s.max(1e-9),
-            "drops": self.feed_drops + self.out_drops,
-            "drops_feed_rings": self.feed_drops,
-            "drops_sink_ring": self.out_drops,
+            "disconnects": self.outcome.core.counters().disconnects,
+            "retired_quotes": self.outcome.core.counters().retired_quotes,
+            "bad_books": self.outcome.core_stats.bad_books.load(r),
+            "max_feed_ring_depth": self.outcome.core_stats.max_input_depth.load(r),
+            "elapsed_s": self.outcome.elapsed_s,
+            "events_per_s": events as f64 / self.outcome.elapsed_s.max(1e-9),
+            "frames_per_s": frames as f64 / self.outcome.elapsed_s.max(1e-9),
+            "drops": self.outcome.feed_drops + self.outcome.out_drops,
+            "drops_feed_rings": self.outcome.feed_drops,
+            "drops_sink_ring": self.outcome.out_drops,
             "decode_errors": self.sum(|s| s.decode_errors_total()),
             "decode_errors_by_venue": errors_by_venue,
             "venue_clock": clock,
@@ -775,7 +657,7 @@ impl Summary<'_> {
             "rss_bytes": self.rss,
             "rss_max_bytes": self.rss_max,
             "rss_at_60s_bytes": self.rss_at_60s,
-            "output_hash": self.hash.map(|h| format!("{h:016x}")),
+            "output_hash": self.outcome.hash.map(|h| format!("{h:016x}")),
             "top_opportunities": top.iter().map(|(s, v)| json!({"symbol": self.registry.name(*s), "best_exec_pct": v})).collect::<Vec<_>>(),
             "latency_ns": latency,
         })
@@ -792,7 +674,7 @@ impl Summary<'_> {
             g("events"),
             g("quotes"),
             g("trades"),
-            self.elapsed_s,
+            self.outcome.elapsed_s,
             g("events_per_s").as_f64().unwrap_or(0.0),
             g("frames_per_s").as_f64().unwrap_or(0.0)
         ));
@@ -804,8 +686,8 @@ impl Summary<'_> {
             g("stale_legs"),
             g("bad_books"),
             g("drops"),
-            self.feed_drops,
-            self.out_drops,
+            self.outcome.feed_drops,
+            self.outcome.out_drops,
             g("decode_errors"),
             g("max_feed_ring_depth")
         ));
@@ -815,8 +697,8 @@ impl Summary<'_> {
             report::mib(self.rss),
             report::mib(self.rss_max)
         ));
-        s.push_str(&report::latency_table(self.totals));
-        if let Some(h) = self.hash {
+        s.push_str(&report::latency_table(&self.outcome.totals));
+        if let Some(h) = self.outcome.hash {
             s.push_str(&format!("output hash {h:016x}\n"));
         }
         s

@@ -95,6 +95,10 @@ fn replay_is_deterministic_and_reports_every_key() {
         "two replays with one feed thread wrote different spread/signal output"
     );
     assert_eq!(r1["output_hash"], r2["output_hash"]);
+    // The inline layout (feed, core and sink on one thread) computes the same results.
+    let (r3, o3) = replay(&cap, &dir, "inline", &["--inline"]);
+    assert!(o1 == o3, "--inline wrote different spread/signal output");
+    assert_eq!(r1["output_hash"], r3["output_hash"]);
     // Golden figures of this fixed capture (the generator's bytes are pinned in
     // feeds/tests/gen.rs): a change to any spread, signal, gap or passed-through trade
     // changes them. If a change of results is intended, say why in the commit and update.

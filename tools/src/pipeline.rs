@@ -1,0 +1,386 @@
+//! The one pipeline assembly every command uses: sources on feed threads → spread core →
+//! sink, with the rings between them, pinning and the idle policy per role, and the
+//! collector loop (histograms, progress, stop) on the calling thread.
+//!
+//! `arb replay` drives it with capture sources; `arb demo` and `arb run` plug in the
+//! generator and live connections as [`Source`]s and storage / serving into the sink.
+//! [`Layout::Inline`] runs feed, core and sink on one thread, for replays and benchmarks
+//! that want the per-event ceiling without thread hand-offs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use arb_engine::clock::{self, Stopwatch};
+use arb_engine::link;
+use arb_engine::metrics::{StageCollector, StageHistograms, stage_channel};
+use arb_engine::ranking::RankingBoard;
+use arb_engine::ring::{Doorbell, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
+use arb_engine::worker::{CoreStats, CoreWorker};
+use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry};
+use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_io::sink::{SinkStats, SinkWorker};
+
+/// How often hot threads hand their histograms to the collector.
+const FLUSH_INTERVAL_NS: i64 = 1_000_000_000;
+
+/// Where frames come from: a capture, the generator, live connections.
+pub(crate) trait Source: Send {
+    /// Feeds every frame and connection change into `worker` until the source is exhausted
+    /// or `stop` is set. Calls `tick` at least every `tick_every` records (the inline
+    /// layout pumps the core and the sink there) and should call
+    /// [`FeedWorker::maybe_flush`] now and then.
+    fn run(
+        &mut self,
+        worker: &mut FeedWorker,
+        stop: &AtomicBool,
+        tick_every: u64,
+        tick: &mut dyn FnMut(),
+    );
+}
+
+/// Thread layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// One thread per feed, one for the core, one for the sink (live use).
+    Threads,
+    /// Feed, core and sink on the calling thread's helper, one after the other per batch:
+    /// no cross-thread hand-off; shows the per-event ceiling. One source only.
+    Inline,
+}
+
+/// Everything the pipeline is built from.
+pub(crate) struct PipelineSpec {
+    pub(crate) registry: Arc<SymbolRegistry>,
+    pub(crate) core_config: CoreConfig,
+    /// Slots of each feed ring and of the core → sink ring.
+    pub(crate) ring_capacity: usize,
+    /// Full-ring policy of every ring.
+    pub(crate) policy: FullPolicy,
+    pub(crate) wait_mode: WaitMode,
+    /// Core per thread: feed threads `0..feeds`, then the core, then the sink; missing or
+    /// `None` entries are not pinned.
+    pub(crate) pins: Vec<Option<core_affinity::CoreId>>,
+    pub(crate) layout: Layout,
+}
+
+/// What the collector loop reports every 100 ms.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Progress {
+    pub(crate) elapsed_s: f64,
+    pub(crate) events: u64,
+    pub(crate) drops: u64,
+}
+
+/// Callbacks of the collector loop (on the calling thread).
+pub(crate) struct Hooks<'h> {
+    /// Every histogram set a hot thread hands over (e.g. to an interval log).
+    pub(crate) histograms: &'h mut dyn FnMut(&StageHistograms),
+    /// Every 100 ms; return `true` to stop the sources.
+    pub(crate) tick: &'h mut dyn FnMut(&Progress) -> bool,
+}
+
+/// What a finished run leaves.
+pub(crate) struct Outcome {
+    pub(crate) elapsed_s: f64,
+    pub(crate) feed_stats: Vec<Arc<FeedStats>>,
+    pub(crate) core_stats: Arc<CoreStats>,
+    pub(crate) sink_stats: Arc<SinkStats>,
+    pub(crate) feed_drops: u64,
+    pub(crate) out_drops: u64,
+    pub(crate) totals: StageHistograms,
+    pub(crate) core: SpreadCore,
+    pub(crate) ranking: Arc<RankingBoard>,
+    pub(crate) hash: Option<u64>,
+}
+
+/// Builds the rings and workers, runs every source to its end (or until a hook stops it),
+/// drains the core and the sink, and returns the counters, histograms and the core.
+///
+/// # Errors
+/// A thread that cannot be spawned or that panicked; the sink's write error.
+pub(crate) fn run(
+    spec: &PipelineSpec,
+    mut sources: Vec<Box<dyn Source>>,
+    configure_sink: impl FnOnce(SinkWorker) -> SinkWorker,
+    hooks: Hooks<'_>,
+) -> anyhow::Result<Outcome> {
+    let feeds = sources.len();
+    anyhow::ensure!(feeds >= 1, "no source");
+    anyhow::ensure!(
+        spec.layout == Layout::Threads || feeds == 1,
+        "the inline layout runs one source"
+    );
+    let core_bell = Doorbell::new();
+    let sink_bell = Doorbell::new();
+    let mut collectors: Vec<StageCollector> = Vec::new();
+    let mut feed_workers = Vec::new();
+    let mut inputs = Vec::new();
+    let mut drop_counters: Vec<Arc<AtomicU64>> = Vec::new();
+    let mut feed_stats = Vec::new();
+    for _ in 0..feeds {
+        let (tx, rx) = link::channel(
+            spec.ring_capacity,
+            link::DEFAULT_LANE_CAPACITY,
+            spec.policy,
+            Arc::clone(&core_bell),
+        );
+        drop_counters.push(tx.drops());
+        let (rec, col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+        collectors.push(col);
+        let fs = FeedStats::new();
+        feed_stats.push(Arc::clone(&fs));
+        feed_workers.push(FeedWorker::new(Arc::clone(&spec.registry), tx, rec, fs));
+        inputs.push(rx);
+    }
+    let (out_tx, out_rx) = RingBuffer::new(spec.ring_capacity);
+    // Same policy as the feed rings: replaying a file, the core may wait for the sink
+    // (nothing is lost); live, it drops and counts.
+    let out_tx = RingTx::new(out_tx, spec.policy, Arc::clone(&sink_bell));
+    let out_drops = out_tx.drops();
+    let (core_rec, core_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+    collectors.push(core_col);
+    let core_stats = Arc::new(CoreStats::default());
+    let core = SpreadCore::new(&spec.registry, spec.core_config);
+    let core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
+    let ranking = core_worker.ranking();
+    let (sink_rec, sink_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
+    collectors.push(sink_col);
+    let sink_stats = Arc::new(SinkStats::default());
+    let sink = configure_sink(SinkWorker::new(out_rx, sink_rec, Arc::clone(&sink_stats)));
+
+    let stop = AtomicBool::new(false);
+    let watch = Stopwatch::start();
+    let wait_mode = spec.wait_mode;
+    let pins = &spec.pins;
+    let pin = |i: usize| pins.get(i).copied().flatten();
+    let drops_now = || {
+        drop_counters
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .sum::<u64>()
+            + out_drops.load(Ordering::Relaxed)
+    };
+    let mut totals = StageHistograms::new();
+    let Hooks {
+        histograms: on_histograms,
+        tick: on_tick,
+    } = hooks;
+    let (final_core, hash) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        let stop = &stop;
+        let mut feed_handles = Vec::new();
+        let work: std::thread::ScopedJoinHandle<'_, (SpreadCore, std::io::Result<Option<u64>>)> =
+            match spec.layout {
+                Layout::Threads => {
+                    for (i, (mut worker, mut source)) in
+                        feed_workers.into_iter().zip(sources.drain(..)).enumerate()
+                    {
+                        let p = pin(i);
+                        feed_handles.push(
+                            std::thread::Builder::new()
+                                .name(format!("feed-{i}"))
+                                .spawn_scoped(scope, move || {
+                                    if let Some(id) = p {
+                                        core_affinity::set_for_current(id);
+                                    }
+                                    tracing::info!(thread = i, "Feed thread started");
+                                    source.run(&mut worker, stop, u64::MAX, &mut || {});
+                                    worker.finish();
+                                    tracing::info!(thread = i, "Feed thread done");
+                                })?,
+                        );
+                    }
+                    let core_handle = {
+                        let (p, bell) = (pin(feeds), Arc::clone(&core_bell));
+                        std::thread::Builder::new()
+                            .name("spread-core".into())
+                            .spawn_scoped(scope, move || {
+                                if let Some(id) = p {
+                                    core_affinity::set_for_current(id);
+                                }
+                                core_loop(core_worker, &bell, wait_mode)
+                            })?
+                    };
+                    let (p, bell) = (pin(feeds + 1), Arc::clone(&sink_bell));
+                    // The sink thread joins the core when its ring closes: one handle for the
+                    // collector loop to wait on, in both layouts.
+                    std::thread::Builder::new()
+                        .name("io-sink".into())
+                        .spawn_scoped(scope, move || {
+                            if let Some(id) = p {
+                                core_affinity::set_for_current(id);
+                            }
+                            let result = sink_loop(sink, &bell, wait_mode);
+                            match core_handle.join() {
+                                Ok(core) => (core, result),
+                                Err(panic) => std::panic::resume_unwind(panic),
+                            }
+                        })?
+                }
+                Layout::Inline => {
+                    let (mut worker, mut source) = (
+                        feed_workers
+                            .pop()
+                            .expect("Invariant: one feed worker per source"),
+                        sources.pop().expect("Invariant: one source"),
+                    );
+                    let p = pin(0);
+                    std::thread::Builder::new()
+                        .name("pipeline".into())
+                        .spawn_scoped(scope, move || {
+                            if let Some(id) = p {
+                                core_affinity::set_for_current(id);
+                            }
+                            run_inline(
+                                &mut worker,
+                                &mut *source,
+                                core_worker,
+                                sink,
+                                stop,
+                                spec.ring_capacity,
+                            )
+                        })?
+                }
+            };
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            for c in &mut collectors {
+                c.drain(|h| {
+                    totals.add(h);
+                    on_histograms(h);
+                });
+            }
+            let progress = Progress {
+                elapsed_s: watch.elapsed_s(),
+                events: core_stats.events.load(Ordering::Relaxed),
+                drops: drops_now(),
+            };
+            if on_tick(&progress) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if work.is_finished() {
+                break;
+            }
+        }
+        for h in feed_handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a feed thread panicked"))?;
+        }
+        let (core, hash) = work
+            .join()
+            .map_err(|_| anyhow::anyhow!("the core or sink thread panicked"))?;
+        Ok((core, hash))
+    })?;
+    let hash = hash.map_err(|e| anyhow::anyhow!("sink: {e}"))?;
+    for c in &mut collectors {
+        c.drain(|h| {
+            totals.add(h);
+            on_histograms(h);
+        });
+    }
+    Ok(Outcome {
+        elapsed_s: watch.elapsed_s(),
+        feed_stats,
+        core_stats,
+        sink_stats,
+        feed_drops: drop_counters
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .sum(),
+        out_drops: out_drops.load(Ordering::Relaxed),
+        totals,
+        core: final_core,
+        ranking,
+        hash,
+    })
+}
+
+/// The core thread: pump the feed rings until every feed hung up and its ring is drained.
+fn core_loop(mut core: CoreWorker, bell: &Doorbell, wait_mode: WaitMode) -> SpreadCore {
+    bell.bind();
+    let mut idle = Idle::new(wait_mode);
+    let mut since_flush = 0u32;
+    loop {
+        let n = core.pump();
+        if n > 0 {
+            idle.reset();
+        } else if core.inputs_closed() {
+            break;
+        } else {
+            idle.idle(bell, || core.has_input());
+        }
+        since_flush += 1;
+        if since_flush >= 64 {
+            since_flush = 0;
+            core.maybe_flush();
+        }
+    }
+    tracing::info!("Spread core done");
+    core.finish(clock::wall_ns())
+}
+
+/// The sink thread: drain the core's ring until the core hung up.
+fn sink_loop(
+    mut sink: SinkWorker,
+    bell: &Doorbell,
+    wait_mode: WaitMode,
+) -> std::io::Result<Option<u64>> {
+    bell.bind();
+    let mut idle = Idle::new(wait_mode);
+    let mut since_flush = 0u32;
+    loop {
+        let n = sink.pump();
+        if n > 0 {
+            idle.reset();
+        } else if sink.input_closed() {
+            break;
+        } else {
+            idle.idle(bell, || sink.has_input());
+        }
+        since_flush += 1;
+        if since_flush >= 64 {
+            since_flush = 0;
+            sink.maybe_flush();
+        }
+    }
+    tracing::info!("Sink done");
+    sink.finish()
+}
+
+/// The inline layout: the source calls back every few records, and the callback drains
+/// the feed ring through the core and the core's ring through the sink, so no ring fills
+/// and nothing waits for another thread.
+fn run_inline(
+    worker: &mut FeedWorker,
+    source: &mut dyn Source,
+    mut core: CoreWorker,
+    mut sink: SinkWorker,
+    stop: &AtomicBool,
+    ring_capacity: usize,
+) -> (SpreadCore, std::io::Result<Option<u64>>) {
+    // A frame carries at most 1 024 events (Bybit's trade batches) and an event at most 8
+    // outputs: ticking every `ring_capacity / 8192` records keeps both rings from filling.
+    let tick_every = (ring_capacity as u64 / 8192).max(1);
+    let mut since_flush = 0u32;
+    let mut drain = |core: &mut CoreWorker, sink: &mut SinkWorker| {
+        while core.pump() > 0 {
+            while sink.pump() > 0 {}
+        }
+        since_flush += 1;
+        if since_flush >= 256 {
+            since_flush = 0;
+            core.maybe_flush();
+            sink.maybe_flush();
+        }
+    };
+    tracing::info!("Inline pipeline started");
+    source.run(worker, stop, tick_every, &mut || {
+        drain(&mut core, &mut sink)
+    });
+    worker.finish();
+    drain(&mut core, &mut sink);
+    let core = core.finish(clock::wall_ns());
+    while sink.pump() > 0 {}
+    tracing::info!("Inline pipeline done");
+    (core, sink.finish())
+}
