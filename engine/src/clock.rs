@@ -7,8 +7,9 @@
     reason = "this module is the only place allowed to read the clocks"
 )]
 
-use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+#[cfg(not(unix))]
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Nanoseconds in one second.
 pub const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -25,18 +26,22 @@ pub const NANOS_PER_MICRO: i64 = 1_000;
 /// Allocates never; one `clock_gettime(CLOCK_REALTIME)` (vDSO, no syscall); may block no.
 #[inline]
 pub fn wall_ns() -> i64 {
+    #[cfg(unix)]
+    return crate::sys::clock_ns(libc::CLOCK_REALTIME);
+    #[cfg(not(unix))]
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
         Err(_) => 0,
     }
 }
 
+#[cfg(not(unix))]
 fn anchor() -> &'static Instant {
-    static ANCHOR: OnceLock<Instant> = OnceLock::new();
+    static ANCHOR: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     ANCHOR.get_or_init(Instant::now)
 }
 
-/// Returns monotonic nanoseconds since the first call in this process.
+/// Returns monotonic nanoseconds (since boot on Linux; only differences mean anything).
 ///
 /// Used for stage latencies between threads: never goes backwards, unaffected by NTP steps.
 ///
@@ -44,8 +49,13 @@ fn anchor() -> &'static Instant {
 /// Allocates never; one `clock_gettime(CLOCK_MONOTONIC)` (vDSO); may block no.
 #[inline]
 pub fn mono_ns() -> i64 {
-    let d = Instant::now().duration_since(*anchor());
-    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+    #[cfg(unix)]
+    return crate::sys::clock_ns(libc::CLOCK_MONOTONIC);
+    #[cfg(not(unix))]
+    {
+        let d = Instant::now().duration_since(*anchor());
+        i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+    }
 }
 
 /// A monotonic stopwatch for cold-path durations (progress reports, elapsed time).

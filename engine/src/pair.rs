@@ -103,11 +103,42 @@ impl VenuePair {
         INDEX[RANK[self.first as usize] as usize][RANK[self.second as usize] as usize] as usize
     }
 
+    /// Returns the pair of two distinct venues with its dense index, from one table read;
+    /// `None` if they are the same venue. Equal to `new(x, y)` and `index()`.
+    ///
+    /// NB: the spread core looks a pair up for every other venue of every quote; one
+    /// precomputed entry instead of two rank lookups, a compare and a 2-D index
+    /// (benches/instructions.sh, engine commit "engine: cheaper clock reads and pair lookups").
+    #[inline]
+    pub fn lookup(x: Exchange, y: Exchange) -> Option<(VenuePair, usize)> {
+        match ORDERED[x as usize][y as usize] {
+            u8::MAX => None,
+            i => Some((BY_INDEX[i as usize], i as usize)),
+        }
+    }
+
     /// Returns the pair for a dense index.
     pub fn from_index(i: usize) -> Option<VenuePair> {
         Self::from_index_fast(i)
     }
 }
+
+/// Dense pair index of `[x][y]` (by `Exchange` discriminant), `u8::MAX` on the diagonal.
+const ORDERED: [[u8; Exchange::COUNT]; Exchange::COUNT] = {
+    let mut t = [[u8::MAX; Exchange::COUNT]; Exchange::COUNT];
+    let mut x = 0;
+    while x < Exchange::COUNT {
+        let mut y = 0;
+        while y < Exchange::COUNT {
+            if x != y {
+                t[x][y] = INDEX[RANK[x] as usize][RANK[y] as usize];
+            }
+            y += 1;
+        }
+        x += 1;
+    }
+    t
+};
 
 /// Pair for each dense index, precomputed.
 const BY_INDEX: [VenuePair; PAIRS] = {
@@ -143,6 +174,18 @@ impl VenuePair {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_equals_new_and_index() {
+        for x in Exchange::ALL {
+            for y in Exchange::ALL {
+                assert_eq!(
+                    VenuePair::lookup(x, y),
+                    VenuePair::new(x, y).map(|p| (p, p.index()))
+                );
+            }
+        }
+    }
 
     #[test]
     fn pairs_are_alphabetical_and_dense() {

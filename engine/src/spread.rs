@@ -522,7 +522,7 @@ impl SpreadCore {
                 self.counters.stale_legs += 1;
                 continue;
             }
-            let Some(pair) = VenuePair::new(ex, other_ex) else {
+            let Some((pair, pair_idx)) = VenuePair::lookup(ex, other_ex) else {
                 continue;
             };
             let (a, b) = if pair.first == ex {
@@ -533,7 +533,7 @@ impl SpreadCore {
             let dev = (a.bid_px / b.bid_px - 1.0) * 100.0;
             let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
             let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
-            let state = &mut self.pair_state[s * PAIRS + pair.index()];
+            let state = &mut self.pair_state[s * PAIRS + pair_idx];
             self.counters.spreads += 1;
             let slot = update.spreads.len();
             update.spreads.push(PairSpread {
@@ -543,7 +543,7 @@ impl SpreadCore {
                 exec_ba_pct: exec_ba,
                 other_age_ns: age.max(0),
             });
-            self.pair_best[s * PAIRS + pair.index()] = exec_ab.max(exec_ba) as f32;
+            self.pair_best[s * PAIRS + pair_idx] = exec_ab.max(exec_ba) as f32;
             let abs = dev.abs();
             let edge = if !state.signal_active
                 && abs >= self.config.signal_entry_pct
