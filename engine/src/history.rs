@@ -109,6 +109,8 @@ pub struct SeriesCursor {
     raw_written: u64,
     /// `i64::MIN` before the first point.
     head_bucket: i64,
+    /// `head_bucket.rem_euclid(buckets)`.
+    head_slot: u32,
     /// Lowest bid of the head bucket; `NaN` before its first quote.
     min_bid: f32,
     /// Highest ask of the head bucket; `NaN` before its first quote.
@@ -120,6 +122,7 @@ impl SeriesCursor {
     pub const EMPTY: SeriesCursor = SeriesCursor {
         raw_written: 0,
         head_bucket: i64::MIN,
+        head_slot: 0,
         min_bid: f32::NAN,
         max_ask: f32::NAN,
     };
@@ -332,7 +335,18 @@ impl HistoryStore {
         // Orders the odd sequence before the data stores below (seqlock writer side).
         fence(Ordering::Release);
 
-        let bucket_no = ts_ns.div_euclid(cfg.bucket_ns);
+        // NB: most points land in the head bucket; checking that with a multiply skips the
+        // 64-bit division and remainder (benches/instructions.sh, engine commit "engine:
+        // move pair spreads off the core").
+        let head_start = cursor.head_bucket.wrapping_mul(cfg.bucket_ns);
+        let in_head = cursor.head_bucket != i64::MIN
+            && ts_ns >= head_start
+            && ts_ns - head_start < cfg.bucket_ns;
+        let bucket_no = if in_head {
+            cursor.head_bucket
+        } else {
+            ts_ns.div_euclid(cfg.bucket_ns)
+        };
         if bucket_no >= cursor.head_bucket {
             let base = s * cfg.buckets;
             if bucket_no != cursor.head_bucket {
@@ -346,11 +360,12 @@ impl HistoryStore {
                     }
                 }
                 cursor.head_bucket = bucket_no;
+                cursor.head_slot = slot_of(bucket_no, cfg.buckets) as u32;
                 cursor.min_bid = f32::NAN;
                 cursor.max_ask = f32::NAN;
                 meta.head_bucket.store(bucket_no, Ordering::Relaxed);
             }
-            let slot = base + slot_of(bucket_no, cfg.buckets);
+            let slot = base + cursor.head_slot as usize;
             if let Some((bid, ask)) = quote {
                 // f32::min / max ignore a NaN operand: the first quote sets both.
                 cursor.min_bid = cursor.min_bid.min(bid);
@@ -468,7 +483,10 @@ const UNBOUNDED: u16 = u16::MAX;
 #[inline]
 fn encode_offset(bps: f32) -> u16 {
     if bps <= MAX_OFFSET_BPS {
-        (bps.max(0.0) * 64.0).ceil() as u16
+        // Rounds up without `ceilf` (a libm call on baseline x86-64).
+        let x = bps.max(0.0) * 64.0;
+        let t = x as u16;
+        t + u16::from(f32::from(t) < x)
     } else {
         UNBOUNDED
     }

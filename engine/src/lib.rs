@@ -34,6 +34,7 @@ pub mod clock;
 pub mod event;
 pub mod history;
 pub mod link;
+pub mod live_pairs;
 pub mod metrics;
 pub mod pair;
 pub mod pairs;

@@ -25,19 +25,6 @@ use crate::symbol::SymbolRegistry;
 
 const NO_SERIES: u32 = u32::MAX;
 
-/// For each pair index, the bit mask of its two venues (bit = `Exchange::index()`).
-const PAIR_MASKS: [u8; PAIRS] = {
-    let mut m = [0u8; PAIRS];
-    let mut p = 0;
-    while p < PAIRS {
-        if let Some(pair) = VenuePair::from_index_fast(p) {
-            m[p] = (1 << pair.first as u8) | (1 << pair.second as u8);
-        }
-        p += 1;
-    }
-    m
-};
-
 /// Spread-core settings (validated by the caller's config stage).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoreConfig {
@@ -67,107 +54,21 @@ impl Default for CoreConfig {
     }
 }
 
-/// A quote the core accepted, with the venue's own spread and every pair spread it
-/// produced: one ring slot per quote instead of one per pair (the pair results share the
-/// quote's time, symbol and venue).
+/// A quote the core accepted, with the venue's own spread and its history time. Its
+/// pair spreads are not carried: consumers that want them derive them from the output
+/// stream with [`crate::live_pairs::LivePairs`], by the core's own rule, off the core.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuoteUpdate {
     /// The quote.
     pub quote: Quote,
     /// `(ask - bid) / ask * 100`.
     pub own_spread_pct: f64,
-    /// The pair spreads against every live, fresh other venue.
-    pub spreads: PairSpreads,
+    /// History time the core gave the quote (receive time made strictly increasing per
+    /// symbol, [`crate::history::SymbolClock`]); staleness is judged on it.
+    pub history_ts_ns: i64,
 }
 
-impl QuoteUpdate {
-    /// Returns each pair result as a self-contained [`SpreadUpdate`].
-    pub fn spread_updates(&self) -> impl Iterator<Item = SpreadUpdate> + '_ {
-        self.spreads.iter().map(|p| SpreadUpdate {
-            ts_ns: self.quote.recv_ts_ns,
-            symbol: self.quote.symbol,
-            pair: p.pair,
-            trigger: self.quote.exchange,
-            dev_pct: p.dev_pct,
-            exec_ab_pct: p.exec_ab_pct,
-            exec_ba_pct: p.exec_ba_pct,
-            other_age_ns: p.other_age_ns,
-        })
-    }
-}
-
-/// One pair's spreads, as carried inside a [`QuoteUpdate`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairSpread {
-    /// The pair, alphabetical.
-    pub pair: VenuePair,
-    /// `(bid_A / bid_B - 1) * 100`.
-    pub dev_pct: f64,
-    /// Buy on A (first), sell on B: `(bid_B - ask_A) / ask_A * 100`.
-    pub exec_ab_pct: f64,
-    /// Buy on B, sell on A: `(bid_A - ask_B) / ask_B * 100`.
-    pub exec_ba_pct: f64,
-    /// Age of the other leg (receive-time difference), ns.
-    pub other_age_ns: i64,
-}
-
-/// Up to seven pair results (one per other venue), inline.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairSpreads {
-    /// Invariant: `len <= items.len()`.
-    len: u8,
-    items: [PairSpread; Exchange::COUNT - 1],
-}
-
-impl PairSpreads {
-    /// No pair results.
-    pub const EMPTY: PairSpreads = PairSpreads {
-        len: 0,
-        items: [PairSpread {
-            pair: VenuePair {
-                first: Exchange::Binance,
-                second: Exchange::Bingx,
-            },
-            dev_pct: 0.0,
-            exec_ab_pct: 0.0,
-            exec_ba_pct: 0.0,
-            other_age_ns: 0,
-        }; Exchange::COUNT - 1],
-    };
-
-    /// Appends a result; ignores it past seven (cannot happen: one per other venue).
-    #[inline]
-    pub fn push(&mut self, p: PairSpread) {
-        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
-            *slot = p;
-            self.len += 1;
-        }
-    }
-
-    /// Returns the results.
-    #[inline]
-    pub fn as_slice(&self) -> &[PairSpread] {
-        &self.items[..usize::from(self.len)]
-    }
-
-    /// Iterates the results.
-    pub fn iter(&self) -> std::slice::Iter<'_, PairSpread> {
-        self.as_slice().iter()
-    }
-
-    /// Number of results.
-    pub fn len(&self) -> usize {
-        usize::from(self.len)
-    }
-
-    /// Returns `true` without results.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-/// One pair's spreads after a quote of either leg, self-contained (see
-/// [`QuoteUpdate::spread_updates`]).
+/// One pair's spreads after a quote of either leg ([`crate::live_pairs::LivePairs`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpreadUpdate {
     /// Receive time of the quote that triggered the update.
@@ -229,13 +130,12 @@ pub struct GapRecord {
 
 /// What the core hands to the I/O threads.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "ring slots are fixed-size anyway; boxing would allocate per quote"
-)]
 pub enum CoreOut {
-    /// An accepted quote with its pair spreads (for storage and charts).
+    /// An accepted quote (for storage, charts and derived pair spreads).
     Quote(QuoteUpdate),
+    /// A connection state change, after the core applied it (a disconnect retired the
+    /// connection's quotes at this point of the stream).
+    Venue(VenueState),
     /// A trade, passed through (for storage).
     Trade(Trade),
     /// A signal edge.
@@ -257,7 +157,7 @@ pub struct CoreCounters {
     pub crossed: u64,
     /// Other legs skipped for being older than `stale_after_ns`.
     pub stale_legs: u64,
-    /// Pair updates computed.
+    /// Pairs evaluated against a live, fresh other leg (deviation for the signals).
     pub spreads: u64,
     /// Signals raised (entries and exits).
     pub signals: u64,
@@ -331,12 +231,6 @@ pub struct SpreadCore {
     clocks: Box<[SymbolClock]>,
     /// `[symbol * PAIRS + pair]`.
     pair_state: Box<[PairState]>,
-    /// `[symbol * PAIRS + pair]`: best of the two executable spreads at the pair's last
-    /// update with both legs fresh; `-inf` before any. Only a value whose two legs are
-    /// still live and fresh counts (checked on read, [`SpreadCore::best_exec_pct`]); kept
-    /// apart from `pair_state` so a symbol's ranking reads two cache lines, not 28 (f32:
-    /// rankings need no more precision).
-    pair_best: Box<[f32]>,
     history: std::sync::Arc<HistoryStore>,
     open_gaps: Box<[Option<OpenGap>]>,
     counters: CoreCounters,
@@ -348,7 +242,7 @@ impl SpreadCore {
         let n = registry.len();
         n * Exchange::COUNT * size_of::<Slot>()
             + n * size_of::<SymbolClock>()
-            + n * PAIRS * (size_of::<PairState>() + size_of::<f32>())
+            + n * PAIRS * size_of::<PairState>()
             + Exchange::COUNT * MAX_CONNS_PER_VENUE * size_of::<Option<OpenGap>>()
             + HistoryStore::bytes_for(HistoryStore::count_series(registry), &config.history)
     }
@@ -378,7 +272,6 @@ impl SpreadCore {
                 n * PAIRS
             ]
             .into_boxed_slice(),
-            pair_best: vec![f32::NEG_INFINITY; n * PAIRS].into_boxed_slice(),
             history: std::sync::Arc::new(history),
             open_gaps: vec![None; Exchange::COUNT * MAX_CONNS_PER_VENUE].into_boxed_slice(),
             counters: CoreCounters::default(),
@@ -407,26 +300,28 @@ impl SpreadCore {
     /// `stale_after_ns` of `now_ns`), if any. A venue that goes quiet without
     /// disconnecting drops out of the ranking once its last quote is older than that.
     ///
-    /// Cold path (ranking, status): reads the symbol's 8 quote slots and 28 pair bests.
+    /// Cold path (ranking, status): the symbol's 8 quote slots, up to 28 pairs, computed
+    /// from the latest quotes at the time asked.
     pub fn best_exec_pct(&self, symbol: SymbolId, now_ns: i64) -> Option<f64> {
         let s = symbol.index();
         let row = self
             .quotes
             .get(s * Exchange::COUNT..(s + 1) * Exchange::COUNT)?;
         let oldest_ok = now_ns.saturating_sub(self.config.stale_after_ns);
-        let mut fresh: u8 = 0;
-        for (i, slot) in row.iter().enumerate() {
-            fresh |= u8::from(slot.live && slot.ts_ns >= oldest_ok) << i;
-        }
-        let bests = &self.pair_best[s * PAIRS..(s + 1) * PAIRS];
-        // Pairs never updated (or whose venues do not both list the symbol) hold -inf, so they never win.
-        let mut best = f32::NEG_INFINITY;
-        for (mask, &v) in PAIR_MASKS.iter().zip(bests) {
-            if fresh & mask == *mask && v > best {
-                best = v;
+        let fresh = |q: &Slot| q.live && q.ts_ns >= oldest_ok;
+        let mut best = f64::NEG_INFINITY;
+        for (i, a) in row.iter().enumerate() {
+            if !fresh(a) {
+                continue;
+            }
+            for b in row[i + 1..].iter().filter(|b| fresh(b)) {
+                // Buy where the ask is, sell where the bid is, both directions.
+                let ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
+                let ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
+                best = best.max(ab).max(ba);
             }
         }
-        (best != f32::NEG_INFINITY).then_some(f64::from(best))
+        (best != f64::NEG_INFINITY).then_some(best)
     }
 
     /// Fills `out` with the `n` symbols with the highest best executable spread at
@@ -502,48 +397,36 @@ impl SpreadCore {
             q.bid_px,
             q.ask_px,
         );
-        let mine = *slot;
-        let mut update = QuoteUpdate {
+        out(CoreOut::Quote(QuoteUpdate {
             quote: *q,
             own_spread_pct: q.own_spread_pct(),
-            spreads: PairSpreads::EMPTY,
-        };
-        let mut signals: [Option<Signal>; Exchange::COUNT - 1] = [None; Exchange::COUNT - 1];
+            history_ts_ns: ts,
+        }));
+        // Signals only need the deviation: the executable spreads are derived off the core
+        // (ranking on read from the latest quotes, outputs by `LivePairs`).
+        let mine_bid = q.bid_px;
         for other_ex in Exchange::ALL {
             if other_ex == ex {
                 continue;
             }
-            let other = self.quotes[s * Exchange::COUNT + other_ex.index()];
+            let other = &self.quotes[s * Exchange::COUNT + other_ex.index()];
             if !other.live {
                 continue;
             }
-            let age = ts - other.ts_ns;
-            if age > self.config.stale_after_ns {
+            if ts - other.ts_ns > self.config.stale_after_ns {
                 self.counters.stale_legs += 1;
                 continue;
             }
             let Some((pair, pair_idx)) = VenuePair::lookup(ex, other_ex) else {
                 continue;
             };
-            let (a, b) = if pair.first == ex {
-                (&mine, &other)
+            let dev = if pair.first == ex {
+                (mine_bid / other.bid_px - 1.0) * 100.0
             } else {
-                (&other, &mine)
+                (other.bid_px / mine_bid - 1.0) * 100.0
             };
-            let dev = (a.bid_px / b.bid_px - 1.0) * 100.0;
-            let exec_ab = (b.bid_px - a.ask_px) / a.ask_px * 100.0;
-            let exec_ba = (a.bid_px - b.ask_px) / b.ask_px * 100.0;
-            let state = &mut self.pair_state[s * PAIRS + pair_idx];
             self.counters.spreads += 1;
-            let slot = update.spreads.len();
-            update.spreads.push(PairSpread {
-                pair,
-                dev_pct: dev,
-                exec_ab_pct: exec_ab,
-                exec_ba_pct: exec_ba,
-                other_age_ns: age.max(0),
-            });
-            self.pair_best[s * PAIRS + pair_idx] = exec_ab.max(exec_ba) as f32;
+            let state = &mut self.pair_state[s * PAIRS + pair_idx];
             let abs = dev.abs();
             let edge = if !state.signal_active
                 && abs >= self.config.signal_entry_pct
@@ -560,18 +443,14 @@ impl SpreadCore {
             };
             if let Some(kind) = edge {
                 self.counters.signals += 1;
-                signals[slot.min(signals.len() - 1)] = Some(Signal {
+                out(CoreOut::Signal(Signal {
                     ts_ns: q.recv_ts_ns,
                     symbol: q.symbol,
                     pair,
                     kind,
                     dev_pct: dev,
-                });
+                }));
             }
-        }
-        out(CoreOut::Quote(update));
-        for signal in signals.into_iter().flatten() {
-            out(CoreOut::Signal(signal));
         }
     }
 
@@ -584,6 +463,7 @@ impl SpreadCore {
         };
         match v.state {
             ConnState::Disconnected => {
+                out(CoreOut::Venue(*v));
                 self.counters.disconnects += 1;
                 let mut affected = 0u32;
                 for s in 0..self.symbols {
@@ -608,6 +488,7 @@ impl SpreadCore {
                 }
             }
             ConnState::Connected | ConnState::Resubscribed => {
+                out(CoreOut::Venue(*v));
                 if let Some(gap) = self.open_gaps[gap_slot].take() {
                     out(CoreOut::Gap(GapRecord {
                         exchange: v.exchange,

@@ -17,8 +17,6 @@ use crate::spread::{CoreCounters, CoreOut, SpreadCore};
 /// Events taken from one ring before moving to the next, so one busy feed cannot starve
 /// the others.
 const BATCH: usize = 256;
-/// Outputs one event can produce: a quote update (with its pair spreads) and 7 signals.
-const MAX_OUTPUTS_PER_EVENT: usize = 8;
 
 /// Counters of the core thread, readable from any thread.
 #[derive(Debug, Default)]
@@ -50,6 +48,7 @@ pub struct CoreWorker {
     events: u64,
     outputs: u64,
     max_depth: u64,
+    /// Gap records of the shutdown (cold).
     scratch: Vec<CoreOut>,
     board: Arc<RankingBoard>,
     ranking_scratch: Vec<(SymbolId, f64)>,
@@ -91,7 +90,7 @@ impl CoreWorker {
             events: 0,
             outputs: 0,
             max_depth: 0,
-            scratch: Vec::with_capacity(MAX_OUTPUTS_PER_EVENT),
+            scratch: Vec::new(),
             board: Arc::new(RankingBoard::new(64)),
             ranking_scratch: Vec::new(),
             next_publish_mono_ns: 0,
@@ -133,7 +132,7 @@ impl CoreWorker {
         let mut done = 0;
         // Outputs are stamped with the time the core became free for their event (the
         // previous event's done time): pushing them straight into the ring from the core's
-        // callback saves copying each 360-byte quote update through a scratch buffer, and
+        // callback saves copying each output through a scratch buffer, and
         // core→sink latency then includes the core's own work on the event.
         // NB: this cut the core's per-event instructions (benches/instructions.sh; see the
         // engine commit "engine: push core outputs straight into the ring").
@@ -252,8 +251,9 @@ mod layout_tests {
 
     #[test]
     fn ring_slots_stay_small() {
-        // Feed → core: one event per slot; core → I/O: one quote with its 7 pair spreads.
+        // Feed → core: one event per slot; core → I/O: one accepted quote (its pair spreads
+        // are derived off the core, `live_pairs`).
         assert_eq!(size_of::<Envelope<Event>>(), 72);
-        assert_eq!(size_of::<Envelope<CoreOut>>(), 360);
+        assert_eq!(size_of::<Envelope<CoreOut>>(), 80);
     }
 }

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use arb_engine::event::{ConnState, VenueState};
 use arb_engine::history::HistoryConfig;
+use arb_engine::live_pairs::LivePairs;
 use arb_engine::pairs::{Horizon, PairQuery, PairReader, PairSeries};
 use arb_engine::spread::CoreOut;
 use arb_engine::{
@@ -60,12 +61,15 @@ fn step(downs: bool) -> impl Strategy<Value = Step> {
     prop_oneof![8 => q, w => d]
 }
 
-/// Drives the core and, beside it, the reference windows: every pair spread the core emits
-/// is recorded in the pair's window at the quote's history time, as the first engine did.
+/// Drives the core and, beside it, the reference windows: every pair spread of a quote is
+/// recorded in the pair's window at the quote's history time, as the first engine did.
 fn run(steps: &[Step], core_cfg: CoreConfig, win_cfg: WindowConfig) -> (SpreadCore, WindowStore) {
     let reg = registry(2);
     let mut core = SpreadCore::new(&reg, core_cfg);
     let windows = WindowStore::new(2 * 28, win_cfg);
+    // The pair spreads the first engine recorded in its windows, derived from the core's
+    // outputs as the I/O threads do.
+    let mut live = LivePairs::new(2, core_cfg.stale_after_ns);
     let mut ts = 100 * SEC;
     for st in steps {
         let mut out = Vec::new();
@@ -89,20 +93,18 @@ fn run(steps: &[Step], core_cfg: CoreConfig, win_cfg: WindowConfig) -> (SpreadCo
                     recv_ts_ns: ts,
                 });
                 core.on_event(&e, &mut |o| out.push(o));
-                if bid > 0.0 && ask > 0.0 && bid <= ask {
-                    let hts = core.history_time(SymbolId(sym)).unwrap();
-                    for o in &out {
-                        if let CoreOut::Quote(u) = o {
-                            for p in u.spreads.iter() {
-                                windows.record(
-                                    sym as usize * 28 + p.pair.index(),
-                                    hts,
-                                    p.dev_pct,
-                                    p.exec_ab_pct,
-                                    p.exec_ba_pct,
-                                );
-                            }
-                        }
+                for o in &out {
+                    if let CoreOut::Quote(u) = o {
+                        let hts = u.history_ts_ns;
+                        live.apply(o, |p| {
+                            windows.record(
+                                sym as usize * 28 + p.pair.index(),
+                                hts,
+                                p.dev_pct,
+                                p.exec_ab_pct,
+                                p.exec_ba_pct,
+                            );
+                        });
                     }
                 }
             }
@@ -114,6 +116,9 @@ fn run(steps: &[Step], core_cfg: CoreConfig, win_cfg: WindowConfig) -> (SpreadCo
                     ts_ns: ts,
                 });
                 core.on_event(&e, &mut |o| out.push(o));
+                for o in &out {
+                    live.apply(o, |_| {});
+                }
             }
         }
     }

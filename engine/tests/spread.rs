@@ -3,6 +3,7 @@
 
 use arb_engine::event::{ConnState, VenueState};
 use arb_engine::history::SymbolClock;
+use arb_engine::live_pairs::LivePairs;
 use arb_engine::spread::{CoreOut, GapRecord, SignalKind};
 use arb_engine::{
     CoreConfig, Event, Exchange, Quote, SpreadCore, SymbolId, SymbolRegistry, VenuePair,
@@ -48,17 +49,22 @@ fn run(core: &mut SpreadCore, events: &[Event]) -> Vec<CoreOut> {
     out
 }
 
+/// The pair spreads of a run's outputs, derived as the I/O threads do
+/// ([`LivePairs`], default staleness).
 fn spreads(out: &[CoreOut]) -> Vec<arb_engine::spread::SpreadUpdate> {
-    out.iter()
-        .filter_map(|o| {
-            if let CoreOut::Quote(q) = o {
-                Some(q)
-            } else {
-                None
-            }
-        })
-        .flat_map(|q| q.spread_updates().collect::<Vec<_>>())
-        .collect()
+    live_spreads(
+        &mut LivePairs::new(16, CoreConfig::default().stale_after_ns),
+        out,
+    )
+}
+
+/// The pair spreads of more outputs of a run whose earlier outputs `live` has seen.
+fn live_spreads(live: &mut LivePairs, out: &[CoreOut]) -> Vec<arb_engine::spread::SpreadUpdate> {
+    let mut v = Vec::new();
+    for o in out {
+        live.apply(o, |s| v.push(*s));
+    }
+    v
 }
 
 #[test]
@@ -92,11 +98,11 @@ fn spread_formulas_follow_alphabetical_pair() {
     );
     assert_eq!(
         core.best_exec_pct(SymbolId(0), 2 * SEC),
-        Some(f64::from(s.exec_ab_pct as f32))
+        Some(s.exec_ab_pct)
     );
     let mut top = Vec::new();
     core.top_opportunities(2 * SEC, 5, &mut top);
-    assert_eq!(top, vec![(SymbolId(0), f64::from(s.exec_ab_pct as f32))]);
+    assert_eq!(top, vec![(SymbolId(0), s.exec_ab_pct)]);
 }
 
 #[test]
@@ -291,9 +297,9 @@ mod property_tests {
             let stale = 2 * SEC;
             let reg = registry(&venues, 2);
             let mut core = SpreadCore::new(&reg, CoreConfig { stale_after_ns: stale, ..CoreConfig::default() });
+            let mut live = LivePairs::new(2, stale);
             let mut latest: HashMap<(u32, Exchange), Latest> = HashMap::new();
             // (symbol, pair) -> best executable at the pair's last computed update
-            let mut pair_best: HashMap<(u32, VenuePair), f32> = HashMap::new();
             let mut ts = 10 * SEC;
             // History time per symbol, as the core keeps it (strictly increasing).
             let mut clocks = [SymbolClock::default(); 2];
@@ -318,7 +324,6 @@ mod property_tests {
                                 let pair = VenuePair::new(ex, other).unwrap();
                                 let ((ab, aa), (bb, ba)) = if pair.first == ex { ((bid, ask), (ob, oa)) } else { ((ob, oa), (bid, ask)) };
                                 let e = ((ab / bb - 1.0) * 100.0, (bb - aa) / aa * 100.0, (ab - ba) / ba * 100.0);
-                                pair_best.insert((sym, pair), e.1.max(e.2) as f32);
                                 expected.push((pair, e.0, e.1, e.2));
                             }
                         }
@@ -337,15 +342,20 @@ mod property_tests {
                         }
                     }
                 }
-                let got: Vec<_> = spreads(&out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
+                let got: Vec<_> = live_spreads(&mut live, &out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
                 prop_assert_eq!(got, expected);
                 for sym in 0..2u32 {
                     let fresh = |ex: Exchange| latest.get(&(sym, ex)).is_some_and(|l| l.4 && l.2 >= ts - stale);
-                    let want = pair_best
-                        .iter()
-                        .filter(|((s, p), _)| *s == sym && fresh(p.first) && fresh(p.second))
-                        .map(|(_, v)| f64::from(*v))
-                        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+                    // Best executable over the pairs of fresh live legs, from the latest quotes.
+                    let mut want: Option<f64> = None;
+                    for (i, &x) in venues.iter().enumerate() {
+                        for &y in &venues[i + 1..] {
+                            if !(fresh(x) && fresh(y)) { continue; }
+                            let (a, b) = (latest[&(sym, x)], latest[&(sym, y)]);
+                            let v = ((b.0 - a.1) / a.1 * 100.0).max((a.0 - b.1) / b.1 * 100.0);
+                            want = Some(want.map_or(v, |m| m.max(v)));
+                        }
+                    }
                     prop_assert_eq!(core.best_exec_pct(SymbolId(sym), ts), want, "symbol {}", sym);
                 }
             }
@@ -362,6 +372,7 @@ mod property_tests {
             let venues = [Exchange::Binance, Exchange::Okx, Exchange::Gateio, Exchange::Bingx];
             let reg = registry(&venues, 3);
             let mut core = SpreadCore::new(&reg, CoreConfig { stale_after_ns: 2 * SEC, ..CoreConfig::default() });
+            let mut live = LivePairs::new(3, 2 * SEC);
             let mut model: HashMap<(u32, Exchange), (f64, f64, i64)> = HashMap::new();
             let mut ts = 0;
             let mut clocks = [SymbolClock::default(); 3];
@@ -382,7 +393,7 @@ mod property_tests {
                     let ((ab, aa), (bb, ba)) = if pair.first == ex { ((bid, ask), (ob, oa)) } else { ((ob, oa), (bid, ask)) };
                     expected.push((pair, (ab / bb - 1.0) * 100.0, (bb - aa) / aa * 100.0, (ab - ba) / ba * 100.0));
                 }
-                let got: Vec<_> = spreads(&out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
+                let got: Vec<_> = live_spreads(&mut live, &out).iter().map(|s| (s.pair, s.dev_pct, s.exec_ab_pct, s.exec_ba_pct)).collect();
                 prop_assert_eq!(got, expected);
             }
         }

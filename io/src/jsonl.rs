@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use arb_engine::SymbolRegistry;
-use arb_engine::spread::{CoreOut, SignalKind};
+use arb_engine::spread::{CoreOut, SignalKind, SpreadUpdate};
 
 /// Writes spreads, signals and gaps as JSON lines.
 ///
@@ -57,30 +57,33 @@ impl<W: Write> JsonlWriter<W> {
         JsonlWriter { out, registry }
     }
 
-    /// Writes one output if it is a spread, signal or gap.
+    /// Writes one pair spread (derived by [`arb_engine::live_pairs::LivePairs`]).
+    ///
+    /// # Errors
+    /// I/O errors of the underlying writer.
+    pub fn write_spread(&mut self, s: &SpreadUpdate) -> std::io::Result<()> {
+        writeln!(
+            self.out,
+            r#"{{"type":"spread","ts_ns":{},"symbol":{},"a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
+            s.ts_ns,
+            Str(self.registry.name(s.symbol)),
+            s.pair.first,
+            s.pair.second,
+            s.trigger,
+            Num(s.dev_pct),
+            Num(s.exec_ab_pct),
+            Num(s.exec_ba_pct),
+            s.other_age_ns
+        )
+    }
+
+    /// Writes one output if it is a signal or gap (spreads: [`JsonlWriter::write_spread`]).
     ///
     /// # Errors
     /// I/O errors of the underlying writer.
     pub fn write(&mut self, o: &CoreOut) -> std::io::Result<()> {
         match o {
-            CoreOut::Quote(u) => {
-                for s in u.spread_updates() {
-                    writeln!(
-                        self.out,
-                        r#"{{"type":"spread","ts_ns":{},"symbol":{},"a":"{}","b":"{}","trigger":"{}","dev_pct":{},"exec_ab_pct":{},"exec_ba_pct":{},"other_age_ns":{}}}"#,
-                        s.ts_ns,
-                        Str(self.registry.name(s.symbol)),
-                        s.pair.first,
-                        s.pair.second,
-                        s.trigger,
-                        Num(s.dev_pct),
-                        Num(s.exec_ab_pct),
-                        Num(s.exec_ba_pct),
-                        s.other_age_ns
-                    )?;
-                }
-                Ok(())
-            }
+            CoreOut::Quote(_) | CoreOut::Venue(_) => Ok(()),
             CoreOut::Signal(s) => writeln!(
                 self.out,
                 r#"{{"type":"signal","ts_ns":{},"symbol":{},"a":"{}","b":"{}","kind":"{}","dev_pct":{}}}"#,

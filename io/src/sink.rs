@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arb_engine::TradeId;
 use arb_engine::clock;
+use arb_engine::live_pairs::LivePairs;
 use arb_engine::metrics::{Stage, StageRecorder};
 use arb_engine::ring::{Consumer, Envelope};
-use arb_engine::spread::CoreOut;
+use arb_engine::spread::{CoreOut, SpreadUpdate};
 
 use crate::jsonl::JsonlWriter;
 
@@ -23,12 +24,14 @@ pub struct SinkStats {
     pub quotes: AtomicU64,
     /// Trades.
     pub trades: AtomicU64,
-    /// Pair spread results (inside quote updates).
+    /// Pair spreads derived from the quotes (only with [`SinkWorker::with_spreads`]).
     pub spreads: AtomicU64,
     /// Signals.
     pub signals: AtomicU64,
     /// Gap records.
     pub gaps: AtomicU64,
+    /// Connection state changes.
+    pub states: AtomicU64,
 }
 
 /// A 64-bit hash over a canonical word form of every output (timing stamps excluded), so
@@ -49,7 +52,9 @@ impl OutputHash {
         self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 
-    /// Adds one output.
+    /// Adds one output. A quote's derived pair spreads follow it with
+    /// [`OutputHash::add_spread`]; connection state changes are not hashed (their effect is
+    /// in the gap records and the spreads).
     #[inline]
     pub fn add(&mut self, o: &CoreOut) {
         match o {
@@ -61,15 +66,8 @@ impl OutputHash {
                     self.u64(v.to_bits());
                 }
                 self.u64(q.recv_ts_ns as u64);
-                for p in u.spreads.iter() {
-                    self.u64(3);
-                    self.u64(p.pair.index() as u64);
-                    for v in [p.dev_pct, p.exec_ab_pct, p.exec_ba_pct] {
-                        self.u64(v.to_bits());
-                    }
-                    self.u64(p.other_age_ns as u64);
-                }
             }
+            CoreOut::Venue(_) => {}
             CoreOut::Trade(t) => {
                 self.u64(2);
                 self.u64(u64::from(t.symbol.0) << 8 | t.exchange as u64);
@@ -98,6 +96,17 @@ impl OutputHash {
         }
     }
 
+    /// Adds one pair spread derived from the quote added last.
+    #[inline]
+    pub fn add_spread(&mut self, p: &SpreadUpdate) {
+        self.u64(3);
+        self.u64(p.pair.index() as u64);
+        for v in [p.dev_pct, p.exec_ab_pct, p.exec_ba_pct] {
+            self.u64(v.to_bits());
+        }
+        self.u64(p.other_age_ns as u64);
+    }
+
     /// Returns the hash so far.
     pub fn value(&self) -> u64 {
         self.0
@@ -110,8 +119,11 @@ pub struct SinkWorker {
     input: Consumer<Envelope<CoreOut>>,
     recorder: StageRecorder,
     stats: Arc<SinkStats>,
-    counts: [u64; 5],
+    /// Quotes, trades, derived spreads, signals, gaps, state changes.
+    counts: [u64; 6],
     hash: Option<OutputHash>,
+    /// Derives each quote's pair spreads for the hash and the JSON lines (off the core).
+    pairs: Option<LivePairs>,
     jsonl: Option<JsonlWriter<std::io::BufWriter<std::fs::File>>>,
     write_error: Option<std::io::Error>,
 }
@@ -127,11 +139,19 @@ impl SinkWorker {
             input,
             recorder,
             stats,
-            counts: [0; 5],
+            counts: [0; 6],
             hash: None,
+            pairs: None,
             jsonl: None,
             write_error: None,
         }
+    }
+
+    /// Derives each quote's pair spreads with `pairs` (counted, hashed and written when
+    /// those sinks are on). Without it only quotes, trades, signals and gaps are seen.
+    pub fn with_spreads(mut self, pairs: LivePairs) -> Self {
+        self.pairs = Some(pairs);
+        self
     }
 
     /// Also hashes every output.
@@ -171,13 +191,11 @@ impl SinkWorker {
             self.recorder.record(Stage::CoreToSink, now - env.stamp_ns);
             let o = &env.item;
             let k = match o {
-                CoreOut::Quote(u) => {
-                    self.counts[2] += u.spreads.len() as u64;
-                    0
-                }
+                CoreOut::Quote(_) => 0,
                 CoreOut::Trade(_) => 1,
                 CoreOut::Signal(_) => 3,
                 CoreOut::Gap(_) => 4,
+                CoreOut::Venue(_) => 5,
             };
             self.counts[k] += 1;
             if let Some(h) = self.hash.as_mut() {
@@ -188,6 +206,26 @@ impl SinkWorker {
                 && let Err(e) = w.write(o)
             {
                 self.write_error = Some(e);
+            }
+            if let Some(pairs) = self.pairs.as_mut() {
+                let (hash, jsonl, err, count) = (
+                    &mut self.hash,
+                    &mut self.jsonl,
+                    &mut self.write_error,
+                    &mut self.counts[2],
+                );
+                pairs.apply(o, |p| {
+                    *count += 1;
+                    if let Some(h) = hash.as_mut() {
+                        h.add_spread(p);
+                    }
+                    if let Some(w) = jsonl.as_mut()
+                        && err.is_none()
+                        && let Err(e) = w.write_spread(p)
+                    {
+                        *err = Some(e);
+                    }
+                });
             }
         }
         n
@@ -203,9 +241,11 @@ impl SinkWorker {
     fn publish(&self) {
         let s = &self.stats;
         // Relaxed stores: statistics; this thread is the only writer.
-        for (a, v) in [&s.quotes, &s.trades, &s.spreads, &s.signals, &s.gaps]
-            .into_iter()
-            .zip(self.counts)
+        for (a, v) in [
+            &s.quotes, &s.trades, &s.spreads, &s.signals, &s.gaps, &s.states,
+        ]
+        .into_iter()
+        .zip(self.counts)
         {
             a.store(v, Ordering::Relaxed);
         }

@@ -14,6 +14,7 @@ use arb_engine::clock;
 use arb_engine::event::ConnState;
 use arb_engine::history::{HistoryConfig, HistoryStore};
 use arb_engine::link;
+use arb_engine::live_pairs::LivePairs;
 use arb_engine::metrics::{STAGES, Stage};
 use arb_engine::ring::{Envelope, FullPolicy, WaitMode};
 use arb_engine::spread::CoreOut;
@@ -314,7 +315,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         &spec,
         sources,
         |sink| {
-            let sink = sink.with_hash();
+            let sink = sink
+                .with_spreads(LivePairs::new(registry.len(), config.stale_after_ns))
+                .with_hash();
             match jsonl {
                 Some(w) => sink.with_jsonl(w),
                 None => sink,

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use arb_engine::event::ConnState;
 use arb_engine::history::HistoryConfig;
 use arb_engine::link;
+use arb_engine::live_pairs::LivePairs;
 use arb_engine::metrics::stage_channel;
 use arb_engine::ring::{Doorbell, FullPolicy, RingBuffer, RingTx};
 use arb_engine::worker::{CoreStats, CoreWorker};
@@ -112,7 +113,9 @@ fn feed_core_and_sink_allocate_nothing_after_warm_up() {
         Arc::new(CoreStats::default()),
     );
     let (sink_rec, mut sink_col) = stage_channel(1_000_000, 2);
-    let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::new(SinkStats::default())).with_hash();
+    let mut sink = SinkWorker::new(out_rx, sink_rec, Arc::new(SinkStats::default()))
+        .with_spreads(LivePairs::new(registry.len(), config.stale_after_ns))
+        .with_hash();
 
     // Every connection of the capture, collected before anything is measured.
     let mut conns: Vec<(arb_engine::Exchange, u16)> =
