@@ -51,7 +51,7 @@ const POW10: [f64; 23] = [
 #[inline]
 fn plain_decimal(text: &[u8]) -> Option<f64> {
     let mut m: u64 = 0;
-    let mut frac_digits: u32 = 0;
+    let mut frac_digits: usize = 0;
     let mut seen_point = false;
     let mut digits = 0u32;
     for &c in text {
@@ -65,7 +65,7 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
                     }
                 }
                 m = m * 10 + u64::from(c - b'0');
-                frac_digits += u32::from(seen_point);
+                frac_digits += usize::from(seen_point);
             }
             b'.' if !seen_point => seen_point = true,
             _ => return None,
@@ -75,10 +75,10 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
     if text.len() == usize::from(seen_point) || text[0] == b'.' || text[text.len() - 1] == b'.' {
         return None;
     }
-    if m > 1 << 53 || frac_digits as usize >= POW10.len() {
+    if m > 1 << 53 || frac_digits >= POW10.len() {
         return None;
     }
-    Some(m as f64 / POW10[frac_digits as usize])
+    Some(m as f64 / POW10[frac_digits])
 }
 
 /// Parses a plain decimal that ends at a closing quote (the fast paths' string values):
@@ -158,23 +158,31 @@ pub fn parse_ns_text(text: &[u8], field: &'static str) -> Result<i64, ParseError
 /// Parses epoch milliseconds with a decimal fraction (`"1606292218213.4578"`, Gate's
 /// `create_time_ms`) into nanoseconds, exactly: the fraction's first six digits are kept,
 /// the rest truncated.
+///
+/// # Errors
+/// [`ParseError::BadNumber`] for anything but digits with at most one point;
+/// [`ParseError::BadValue`] when the instant does not fit an `i64` of ns (past 2262).
 pub fn parse_ms_fraction_text(text: &[u8], field: &'static str) -> Result<i64, ParseError> {
     let (int, frac) = match text.iter().position(|&c| c == b'.') {
         Some(p) => (&text[..p], &text[p + 1..]),
         None => (text, &[][..]),
     };
-    let mut ns = parse_ms_text(int, field)?;
+    let ns = parse_ms_text(int, field)?;
+    // At most six digits of at most 9 times 10^5 .. 10^0: below 10^6, no overflow.
+    let mut frac_ns = 0_i64;
     let mut scale = 100_000_i64;
     for &c in frac {
         if !c.is_ascii_digit() {
             return Err(ParseError::BadNumber(field));
         }
         if scale > 0 {
-            ns += i64::from(c - b'0') * scale;
+            frac_ns += i64::from(c - b'0') * scale;
             scale /= 10;
         }
     }
-    Ok(ns)
+    // NB: the whole milliseconds can fit while the fraction pushes the sum past i64::MAX
+    // ("9223372036854.9"); that must be an error, not a wrapped negative time.
+    ns.checked_add(frac_ns).ok_or(ParseError::BadValue(field))
 }
 
 #[cfg(test)]
@@ -312,8 +320,35 @@ mod tests {
             1_619_093_543_708_264_212
         );
         assert!(parse_ms_text(b"99999999999999999", "ts").is_err());
+        assert_eq!(
+            parse_ms_fraction_text(b"9223372036854.775807", "ts"),
+            Ok(i64::MAX)
+        );
         assert!(parse_ms_text(b"12a", "ts").is_err());
         assert!(parse_u64(b"", "x").is_err());
+    }
+
+    #[test]
+    fn ms_fraction_past_i64_is_bad_value_not_wrapped() {
+        for bad in [
+            &b"9223372036854.9"[..],
+            b"9223372036854.775808",
+            b"9223372036854.999999999",
+            b"9223372036855",
+            b"9223372036855.0",
+        ] {
+            assert_eq!(
+                parse_ms_fraction_text(bad, "create_time_ms"),
+                Err(ParseError::BadValue("create_time_ms")),
+                "{:?}",
+                std::str::from_utf8(bad)
+            );
+        }
+        // A bad character after an overflowing fraction digit is still a bad number.
+        assert_eq!(
+            parse_ms_fraction_text(b"9223372036854.9x", "t"),
+            Err(ParseError::BadNumber("t"))
+        );
     }
 }
 
