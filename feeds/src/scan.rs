@@ -25,12 +25,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `lit` exactly.
-    #[inline]
+    ///
+    /// NB: always inlined so that the literal folds into word constants: one or two
+    /// compares for the usual key prefixes instead of a call and a byte loop
+    /// (`benches/decode_instructions.sh`).
+    #[inline(always)]
     pub fn lit(&mut self, lit: &[u8]) -> Option<()> {
-        let end = self.pos.checked_add(lit.len())?;
-        let rest = self.bytes.get(self.pos..end)?;
-        if eq_short(rest, lit) {
-            self.pos = end;
+        if self.peek_lit(lit) {
+            self.pos += lit.len();
             Some(())
         } else {
             None
@@ -38,9 +40,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// Returns `true` if the next bytes are `lit` (consumes nothing).
-    #[inline]
+    #[inline(always)]
     pub fn peek_lit(&self, lit: &[u8]) -> bool {
-        self.bytes[self.pos..].starts_with(lit)
+        self.bytes
+            .get(self.pos..)
+            .is_some_and(|rest| starts_with_lit(rest, lit))
     }
 
     /// Consumes the body of a JSON string up to (and including) its closing quote, the
@@ -58,20 +62,19 @@ impl<'a> Cursor<'a> {
     /// ticker fast path in a profile).
     #[inline]
     pub fn str_bytes(&mut self) -> Option<&'a [u8]> {
-        let rest = &self.bytes[self.pos..];
-        let mut len = 0;
-        loop {
-            let c = *rest.get(len)?;
-            if c == b'"' {
-                break;
-            }
-            if !(0x20..0x7f).contains(&c) || c == b'\\' {
-                return None;
-            }
-            len += 1;
+        let stop = num::string_stop(self.bytes, self.pos)?;
+        if self.bytes[stop] != b'"' {
+            return None;
         }
-        self.pos += len + 1;
-        Some(&rest[..len])
+        let body = &self.bytes[self.pos..stop];
+        self.pos = stop + 1;
+        Some(body)
+    }
+
+    /// Skips a JSON string body and its closing quote, as [`Cursor::str_bytes`].
+    #[inline]
+    pub fn skip_str(&mut self) -> Option<()> {
+        self.str_bytes().map(|_| ())
     }
 
     /// Consumes a JSON string body holding a non-negative decimal and parses it: plain
@@ -83,32 +86,40 @@ impl<'a> Cursor<'a> {
             self.pos += used;
             return Some(v);
         }
+        self.decimal_str_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decimal_str_slow(&mut self) -> Option<f64> {
         num::parse_decimal(self.str_bytes()?, "").ok()
     }
 
     /// Consumes a JSON string body holding epoch milliseconds, as ns.
     #[inline]
     pub fn ms_str(&mut self) -> Option<i64> {
-        num::parse_ms_text(self.str_bytes()?, "").ok()
+        let (ms, n) = num::digit_run(self.bytes, self.pos)?;
+        let end = self.pos + n;
+        if n == 0 || self.bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        let ns = num::ms_to_ns(ms, "").ok()?;
+        self.pos = end + 1;
+        Some(ns)
     }
 
     /// Consumes a JSON unsigned integer token (no sign, no leading zero, no fraction,
     /// at most 19 digits).
     #[inline]
     pub fn uint(&mut self) -> Option<u64> {
-        let rest = &self.bytes[self.pos..];
-        let len = rest
-            .iter()
-            .position(|c| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if len == 0 || len > 19 || (len > 1 && rest[0] == b'0') {
+        let (v, len) = num::digit_run(self.bytes, self.pos)?;
+        if len == 0 || (len > 1 && self.bytes[self.pos] == b'0') {
             return None;
         }
         // A fraction or exponent would make it a float: leave it to the general path.
-        if matches!(rest.get(len), Some(b'.' | b'e' | b'E')) {
+        if matches!(self.bytes.get(self.pos + len), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let v = num::parse_u64(&rest[..len], "").ok()?;
         self.pos += len;
         Some(v)
     }
@@ -144,30 +155,48 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Equality of two equal-length short byte strings, 8 bytes at a time.
+/// Whether `rest` starts with `lit`, in overlapping 8-, 4- or 2-byte words.
 ///
 /// NB: slice `==` calls libc `memcmp`, whose call overhead dominated the literal checks of
-/// the fast paths in profiles (`__memcmp_avx2_movbe`, ~4% of a replay).
-#[inline]
-fn eq_short(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+/// the fast paths in profiles (`__memcmp_avx2_movbe`, ~4% of a replay); inlined with a
+/// literal, the words of `lit` are constants.
+#[inline(always)]
+fn starts_with_lit(rest: &[u8], lit: &[u8]) -> bool {
+    let n = lit.len();
+    let Some(head) = rest.get(..n) else {
         return false;
-    }
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        let x = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
-        let y = u64::from_le_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
-        if x != y {
-            return false;
+    };
+    let w8 = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    let w4 = |s: &[u8], i: usize| {
+        s.get(i..i + 4)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|w| u32::from_le_bytes(*w))
+    };
+    let w2 = |s: &[u8], i: usize| {
+        s.get(i..i + 2)
+            .and_then(<[u8]>::first_chunk::<2>)
+            .map(|w| u16::from_le_bytes(*w))
+    };
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(head, i) != w8(lit, i) {
+                return false;
+            }
+            i += 8;
         }
+        w8(head, n - 8) == w8(lit, n - 8)
+    } else if n >= 4 {
+        w4(head, 0) == w4(lit, 0) && w4(head, n - 4) == w4(lit, n - 4)
+    } else if n >= 2 {
+        w2(head, 0) == w2(lit, 0) && w2(head, n - 2) == w2(lit, n - 2)
+    } else {
+        head == lit
     }
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    let mut diff = 0u8;
-    for (x, y) in ra.iter().zip(rb) {
-        diff |= x ^ y;
-    }
-    diff == 0
 }
 
 #[cfg(test)]
@@ -201,8 +230,20 @@ mod tests {
             (b"abcdefgh", b"abcdefgX", false),
             (b"ab", b"ab", true),
             (b"ab", b"abc", false),
+            (b"abcdefghijk", b"abcdefghij", true),
+            (b"abcdefghijklmnopq", b"abcdefghijklmnoP", false),
+            (b"abcdefghijklmnopq", b"abcdefghijklmnop", true),
+            (b"abcdefghijklmnopq", b"Abcdefghijklmnop", false),
+            (b"abc", b"ab", true),
+            (b"abcdef", b"abcde", true),
+            (b"abcdef", b"abcdE", false),
+            (b"abcdef", b"Abcde", false),
+            (b"a", b"a", true),
+            (b"ba", b"a", false),
+            (b"b", b"", true),
         ] {
-            assert_eq!(eq_short(a, b), eq);
+            assert_eq!(starts_with_lit(a, b), eq, "{a:?} {b:?}");
+            assert_eq!(Cursor::new(a).peek_lit(b), eq);
         }
     }
 }
