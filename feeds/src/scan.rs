@@ -52,9 +52,7 @@ impl<'a> Cursor<'a> {
     /// control characters and non-ASCII bytes.
     #[inline]
     pub fn str_body(&mut self) -> Option<&'a str> {
-        let body = self.str_bytes()?;
-        // ASCII checked by `str_bytes`, so this never fails.
-        std::str::from_utf8(body).ok()
+        self.str_bytes().map(printable_ascii_str)
     }
 
     /// As [`Cursor::str_body`], but returns the bytes: for values that are parsed, not
@@ -153,6 +151,20 @@ impl<'a> Cursor<'a> {
     pub fn end(&self) -> Option<()> {
         self.at_end().then_some(())
     }
+}
+
+/// `bytes` as text, without a UTF-8 pass.
+///
+/// NB: `std::str::from_utf8` cost ~100 instructions per symbol (~10 per byte, short input
+/// misses its word loop), and the fast paths take several strings per frame
+/// (`benches/decode_instructions.sh`); [`Cursor::str_bytes`] has already checked every byte.
+#[allow(unsafe_code)]
+#[inline(always)]
+fn printable_ascii_str(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.iter().all(|c| (0x20..0x7f).contains(c)));
+    // SAFETY: only called on bodies `Cursor::str_bytes` returned, whose bytes
+    // `num::string_stop` checked to be printable ASCII (0x20..=0x7e), and ASCII is UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 /// Whether `rest` starts with `lit`, in overlapping 8-, 4- or 2-byte words.
