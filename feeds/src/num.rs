@@ -101,52 +101,163 @@ pub fn plain_decimal_quoted(bytes: &[u8]) -> Option<(f64, usize)> {
 }
 
 /// [`plain_decimal_quoted`] of `bytes[at..]` for the usual shape only: 1..=7 integer
-/// digits, then the quote, or a point, 1..=8 fraction digits and the quote, with eight
-/// bytes readable at the start of each part. Returns the value and the bytes consumed,
-/// or consumed `0` for anything else, which the caller hands to the general parser.
+/// digits, then the quote, or a point, 1..=15 fraction digits (within 19 digits and 2^53)
+/// and the quote, in a frame of at least eight bytes. Returns the value and the bytes
+/// consumed, or consumed `0` for anything else, which the caller hands to the general
+/// parser.
 ///
-/// NB: a leaf function (no calls, so no callee-saved registers to spill) returning in
-/// registers: ~40 fewer instructions per decimal than the general parser inlined
-/// (`benches/decode_instructions.sh binance`).
+/// NB: a leaf function (no calls) returning in registers: ~40 fewer instructions per
+/// decimal than the general parser inlined (`benches/decode_instructions.sh binance`).
 #[inline(never)]
 pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
     const NO: (f64, usize) = (0.0, 0);
-    let load = |i: usize| {
-        bytes
-            .get(i..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map(|w| u64::from_le_bytes(*w))
-    };
+    let load = |i: usize| word_in_leaf(bytes, i);
     let Some(w0) = load(at) else { return NO };
-    let n_int = (non_digits(w0).trailing_zeros() / 8) as usize;
+    let nd0 = non_digits(w0);
+    let n_int = (nd0.trailing_zeros() / 8) as usize;
     if n_int == 0 || n_int == 8 {
         return NO;
     }
     let t0 = w0 ^ (b'0' as u64 * ONES);
-    let int = eight_digits(t0 << (64 - 8 * n_int));
     match (w0 >> (8 * n_int)) as u8 {
         // Below 10^7: exact.
-        b'"' => return (int as f64, n_int + 1),
+        b'"' => return (eight_digits(t0 << (64 - 8 * n_int)) as f64, n_int + 1),
         b'.' => {}
         _ => return NO,
     }
+    // NB: a decimal of at most seven characters ends in this word ("2045.31", "0.97311"):
+    // drop the point and convert all its digits at once, one conversion instead of two
+    // (`benches/decode_instructions.sh bybit`).
+    let after_point = nd0 & !(0x80 << (8 * n_int));
+    if after_point != 0 {
+        let close = (after_point.trailing_zeros() / 8) as usize;
+        if close == n_int + 1 || (w0 >> (8 * close)) as u8 != b'"' {
+            return NO;
+        }
+        let below = (1u64 << (8 * n_int)) - 1;
+        let digits = (t0 & below) | ((t0 >> 8) & !below);
+        let n_frac = close - n_int - 1;
+        // At most six digits: exact.
+        let m = eight_digits(digits << (64 - 8 * (close - 1)));
+        return (m as f64 / POW10[n_frac], close + 1);
+    }
+    let int = eight_digits(t0 << (64 - 8 * n_int));
     let Some(w1) = load(at + n_int + 1) else {
         return NO;
     };
-    let n_frac = (non_digits(w1).trailing_zeros() / 8) as usize;
-    if n_frac == 0 || n_frac == 8 {
-        // Eight fraction digits have their quote past this word.
-        if n_frac == 0 || bytes.get(at + n_int + 9) != Some(&b'"') {
-            return NO;
-        }
-    } else if (w1 >> (8 * n_frac)) as u8 != b'"' {
+    let n_frac = leading_digits(w1);
+    let t1 = w1 ^ (b'0' as u64 * ONES);
+    if n_frac == 8 {
+        return quoted_decimal_long_fraction(bytes, at, n_int, int, eight_digits(t1));
+    }
+    if n_frac == 0 || (w1 >> (8 * n_frac)) as u8 != b'"' {
         return NO;
     }
-    let t1 = w1 ^ (b'0' as u64 * ONES);
     let frac = eight_digits(t1 << (64 - 8 * n_frac));
-    // At most 7 + 8 digits: below 10^15 < 2^53, so exact.
+    // At most 7 + 7 digits: below 2^53, so exact.
     let m = int * POW10_U64[n_frac] + frac;
     (m as f64 / POW10[n_frac], n_int + n_frac + 2)
+}
+
+/// [`word_at`] without a call, for leaf functions: within the last eight bytes it shifts
+/// the frame's last word down (zeros come in past the end). `None` only for a frame
+/// shorter than eight bytes.
+#[inline(always)]
+fn word_in_leaf(bytes: &[u8], at: usize) -> Option<u64> {
+    if let Some(w) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return Some(u64::from_le_bytes(*w));
+    }
+    let last = bytes.len().checked_sub(8)?;
+    let w = u64::from_le_bytes(*bytes.get(last..)?.first_chunk::<8>()?);
+    // `at > last` here; at the end or past it, only zeros.
+    Some(w.checked_shr(8 * (at - last) as u32).unwrap_or(0))
+}
+
+/// [`quoted_decimal_words`] from eight fraction digits on (`frac8`, their value): up to
+/// fifteen in all, within [`MAX_RUN_DIGITS`] digits and 2^53.
+#[inline(always)]
+fn quoted_decimal_long_fraction(
+    bytes: &[u8],
+    at: usize,
+    n_int: usize,
+    int: u64,
+    frac8: u64,
+) -> (f64, usize) {
+    const NO: (f64, usize) = (0.0, 0);
+    let rest = at + n_int + 9;
+    let (frac, n_frac) = match bytes.get(rest) {
+        Some(b'"') => (frac8, 8),
+        Some(b'0'..=b'9') => {
+            let Some(w2) = word_in_leaf(bytes, rest) else {
+                return NO;
+            };
+            let n2 = leading_digits(w2);
+            if n2 == 8 || (w2 >> (8 * n2)) as u8 != b'"' || n_int + 8 + n2 > MAX_RUN_DIGITS {
+                return NO;
+            }
+            let t2 = w2 ^ (b'0' as u64 * ONES);
+            (
+                frac8 * POW10_U64[n2] + eight_digits(t2 << (64 - 8 * n2)),
+                8 + n2,
+            )
+        }
+        _ => return NO,
+    };
+    // At most 19 digits: no overflow.
+    let m = int * POW10_U64[n_frac] + frac;
+    if m > 1 << 53 {
+        return NO;
+    }
+    (m as f64 / POW10[n_frac], n_int + n_frac + 2)
+}
+
+/// A JSON unsigned integer token at `bytes[at..]` of at most 15 digits: its value and
+/// length, or length `0` for anything else (no digit, a leading zero, a fraction or
+/// exponent next, a longer run, a frame under eight bytes), which the caller hands to the
+/// general path.
+///
+/// NB: a leaf returning in registers, with the leading-zero and next-byte checks read from
+/// the words: ~50 instructions for a 13-digit ms timestamp against ~110 through
+/// [`digit_run`] (`benches/decode_instructions.sh bybit`).
+#[inline(never)]
+pub fn uint_words(bytes: &[u8], at: usize) -> (u64, usize) {
+    const NO: (u64, usize) = (0, 0);
+    let load = |i: usize| word_in_leaf(bytes, i);
+    let Some(w0) = load(at) else { return NO };
+    let n0 = leading_digits(w0);
+    // No digit, or a leading zero of a longer number.
+    if n0 == 0 || (w0 as u8 == b'0' && n0 > 1) {
+        return NO;
+    }
+    let t0 = w0 ^ (b'0' as u64 * ONES);
+    let (v, len, next) = if n0 < 8 {
+        (
+            eight_digits(t0 << (64 - 8 * n0)),
+            n0,
+            (w0 >> (8 * n0)) as u8,
+        )
+    } else {
+        let Some(w1) = load(at + 8) else { return NO };
+        let n1 = leading_digits(w1);
+        if n1 == 8 {
+            return NO;
+        }
+        let t1 = w1 ^ (b'0' as u64 * ONES);
+        let low = if n1 == 0 {
+            0
+        } else {
+            eight_digits(t1 << (64 - 8 * n1))
+        };
+        (
+            eight_digits(t0) * POW10_U64[n1] + low,
+            8 + n1,
+            (w1 >> (8 * n1)) as u8,
+        )
+    };
+    if matches!(next, b'.' | b'e' | b'E') {
+        return NO;
+    }
+    (v, len)
 }
 
 /// [`plain_decimal_quoted`] for any length of integer and fraction.
@@ -235,18 +346,25 @@ fn non_digits(w: u64) -> u64 {
     (((t & !HIGHS) + 0x76 * ONES) | t) & HIGHS
 }
 
+/// The number of ASCII digits at the start of `w` (0..=8).
+///
+/// NB: [`non_digits`] without its `& 0x7f` per byte: a byte of 0x8a and up carries into
+/// the next byte, but only ever above the first non-digit, which is all this counts.
+#[inline(always)]
+fn leading_digits(w: u64) -> usize {
+    let t = w ^ (b'0' as u64 * ONES);
+    let flags = (t.wrapping_add(0x76 * ONES) | t) & HIGHS;
+    (flags.trailing_zeros() / 8) as usize
+}
+
 /// The value of eight digits held as byte values 0..=9, the first byte most significant
 /// (Lemire's `parse_eight_digits_unrolled`).
 #[inline(always)]
 fn eight_digits(t: u64) -> u64 {
-    const MASK: u64 = 0x0000_00FF_0000_00FF;
-    const MUL1: u64 = 100 + (1_000_000 << 32);
-    const MUL2: u64 = 1 + (10_000 << 32);
-    let t = t.wrapping_mul(10).wrapping_add(t >> 8);
-    ((t & MASK)
-        .wrapping_mul(MUL1)
-        .wrapping_add(((t >> 16) & MASK).wrapping_mul(MUL2)))
-        >> 32
+    // Pairs, then quads, then the eight: each step's multiplier fits an immediate.
+    let t = (t.wrapping_mul(10).wrapping_add(t >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let t = (t.wrapping_mul(100).wrapping_add(t >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (t.wrapping_mul(10_000).wrapping_add(t >> 32)) & 0xFFFF_FFFF
 }
 
 /// Reads the run of ASCII digits starting at `at`, eight bytes at a time: returns its
@@ -274,7 +392,7 @@ pub fn digit_run(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
 /// value), or `None` for a run longer than [`MAX_RUN_DIGITS`].
 #[inline(always)]
 pub fn digit_count(bytes: &[u8], at: usize) -> Option<usize> {
-    let count = |w: u64| (non_digits(w).trailing_zeros() / 8) as usize;
+    let count = |w: u64| leading_digits(w);
     let n = count(word_at(bytes, at));
     if n < 8 {
         return Some(n);
@@ -290,7 +408,7 @@ pub fn digit_count(bytes: &[u8], at: usize) -> Option<usize> {
 /// The leading digits of a word: their value and count (0..=8).
 #[inline(always)]
 fn digits_in_word(w: u64) -> (u64, usize) {
-    let n = (non_digits(w).trailing_zeros() / 8) as usize;
+    let n = leading_digits(w);
     let t = w ^ (b'0' as u64 * ONES);
     // The n digits to the top bytes, zero digits below them (none for n = 0).
     let top = t.checked_shl(64 - 8 * n as u32).unwrap_or(0);
@@ -683,6 +801,35 @@ mod property_tests {
         fn prop_digit_count_matches_digit_run(bytes in decimalish(), at in 0usize..8) {
             let at = at.min(bytes.len());
             prop_assert_eq!(digit_count(&bytes, at), digit_run(&bytes, at).map(|(_, n)| n));
+        }
+
+        #[test]
+        fn prop_uint_words_agrees_with_digit_run(bytes in decimalish(), at in 0usize..8) {
+            let at = at.min(bytes.len());
+            let (v, n) = uint_words(&bytes, at);
+            if n > 0 {
+                prop_assert_eq!(digit_run(&bytes, at), Some((v, n)));
+                prop_assert!(n == 1 || bytes[at] != b'0');
+                prop_assert!(!matches!(bytes.get(at + n), Some(b'.' | b'e' | b'E')));
+            }
+        }
+
+        #[test]
+        fn prop_uint_words_takes_plain_ints(v in 1u64..1_000_000_000_000_000, tail in "[,}\\]][,}\"]{7}") {
+            let text = format!("{v}{tail}");
+            prop_assert_eq!(uint_words(text.as_bytes(), 0), (v, v.to_string().len()));
+        }
+
+        #[test]
+        fn prop_word_in_leaf_matches_word_at(bytes in prop::collection::vec(any::<u8>(), 8..24), at in 0usize..30) {
+            prop_assert_eq!(word_in_leaf(&bytes, at), Some(word_at(&bytes, at)));
+        }
+
+        #[test]
+        fn prop_leading_digits_counts(bytes in prop::collection::vec(prop_oneof![4 => b'0'..=b'9', 1 => any::<u8>()], 8)) {
+            let w = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+            prop_assert_eq!(leading_digits(w), bytes.iter().take_while(|c| c.is_ascii_digit()).count());
+            prop_assert_eq!(leading_digits(w), (non_digits(w).trailing_zeros() / 8) as usize);
         }
 
         #[test]

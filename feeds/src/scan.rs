@@ -7,6 +7,8 @@
 //! whitespace, extra fields, numbers where strings were expected) falls back to the
 //! validating path. Differential tests hold the two paths to identical output.
 
+use arb_engine::Side;
+
 use crate::num;
 
 /// Byte cursor over one frame.
@@ -111,10 +113,34 @@ impl<'a> Cursor<'a> {
         Some(ns)
     }
 
+    /// Consumes a JSON string body holding epoch nanoseconds.
+    #[inline]
+    pub fn ns_str(&mut self) -> Option<i64> {
+        let (ns, n) = num::digit_run(self.bytes, self.pos)?;
+        let end = self.pos + n;
+        if n == 0 || self.bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        let ns = i64::try_from(ns).ok()?;
+        self.pos = end + 1;
+        Some(ns)
+    }
+
     /// Consumes a JSON unsigned integer token (no sign, no leading zero, no fraction,
     /// at most 19 digits).
     #[inline]
     pub fn uint(&mut self) -> Option<u64> {
+        let (v, len) = num::uint_words(self.bytes, self.pos);
+        if len > 0 {
+            self.pos += len;
+            return Some(v);
+        }
+        self.uint_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn uint_slow(&mut self) -> Option<u64> {
         let (v, len) = num::digit_run(self.bytes, self.pos)?;
         if len == 0 || (len > 1 && self.bytes[self.pos] == b'0') {
             return None;
@@ -149,6 +175,22 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn ms_uint(&mut self) -> Option<i64> {
         num::ms_to_ns(self.uint()?, "").ok()
+    }
+
+    /// Consumes a string body `buy` or `sell` and its closing quote, as
+    /// [`Side::from_text`] reads it.
+    ///
+    /// NB: two word compares instead of a string scan and compares
+    /// (`benches/decode_instructions.sh kucoin`).
+    #[inline]
+    pub fn side_lower(&mut self) -> Option<Side> {
+        if self.lit(br#"buy""#).is_some() {
+            Some(Side::Buy)
+        } else if self.lit(br#"sell""#).is_some() {
+            Some(Side::Sell)
+        } else {
+            None
+        }
     }
 
     /// Consumes `true` or `false`.
@@ -252,6 +294,43 @@ mod tests {
         assert_eq!(c.boolean(), Some(true));
         assert!(c.lit(b"}").is_some());
         assert!(c.at_end());
+
+        for (t, want) in [
+            (&b"buy\","[..], Some(Side::Buy)),
+            (b"sell\"", Some(Side::Sell)),
+            (b"Buy\"", None),
+            (b"buyer\"", None),
+            (b"sel\"", None),
+            (b"buy", None),
+        ] {
+            let mut c = Cursor::new(t);
+            let got = c.side_lower();
+            assert_eq!(got, want);
+            if got.is_some() {
+                assert_eq!(
+                    got,
+                    std::str::from_utf8(&t[..t.len() - usize::from(t.ends_with(b",")) - 1])
+                        .ok()
+                        .and_then(Side::from_text)
+                );
+            }
+        }
+
+        let ns = |t: &[u8]| Cursor::new(t).ns_str();
+        assert_eq!(
+            ns(b"1660608000023000000\""),
+            Some(1_660_608_000_023_000_000)
+        );
+        assert_eq!(ns(b"9223372036854775807\""), Some(i64::MAX));
+        assert_eq!(ns(b"9223372036854775808\""), None);
+        assert_eq!(ns(b"12345678901234567890\""), None);
+        assert_eq!(ns(b"\""), None);
+        assert_eq!(ns(b"12x\""), None);
+        assert_eq!(ns(b"12"), None);
+        let ms = |t: &[u8]| Cursor::new(t).ms_str();
+        assert_eq!(ms(b"1652459224956\","), Some(1_652_459_224_956_000_000));
+        assert_eq!(ms(b"99999999999999999\""), None);
+        assert_eq!(ms(b"1.5\""), None);
 
         assert_eq!(Cursor::new(br#"a\"b""#).str_body(), None);
         for bad in [

@@ -134,7 +134,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","size":""#)?;
     let qty = c.decimal_str()?;
     c.lit(br#","side":""#)?;
-    let side = Side::from_text(c.str_body()?)?;
+    let side = c.side_lower()?;
     c.lit(br#","tradeId":""#)?;
     let id = c.str_body()?;
     c.lit(b"}")?;

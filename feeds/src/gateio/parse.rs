@@ -73,7 +73,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","create_time_ms":""#)?;
     let exch_ts_ns = num::parse_ms_fraction_text(c.str_bytes()?, "").ok()?;
     c.lit(br#","side":""#)?;
-    let side = Side::from_text(c.str_body()?)?;
+    let side = c.side_lower()?;
     c.lit(br#","currency_pair":""#)?;
     let native = c.str_body()?;
     c.lit(br#","amount":""#)?;
