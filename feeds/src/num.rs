@@ -51,7 +51,7 @@ const POW10: [f64; 23] = [
 #[inline]
 fn plain_decimal(text: &[u8]) -> Option<f64> {
     let mut m: u64 = 0;
-    let mut frac_digits: u32 = 0;
+    let mut frac_digits: usize = 0;
     let mut seen_point = false;
     let mut digits = 0u32;
     for &c in text {
@@ -65,7 +65,7 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
                     }
                 }
                 m = m * 10 + u64::from(c - b'0');
-                frac_digits += u32::from(seen_point);
+                frac_digits += usize::from(seen_point);
             }
             b'.' if !seen_point => seen_point = true,
             _ => return None,
@@ -75,10 +75,10 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
     if text.len() == usize::from(seen_point) || text[0] == b'.' || text[text.len() - 1] == b'.' {
         return None;
     }
-    if m > 1 << 53 || frac_digits as usize >= POW10.len() {
+    if m > 1 << 53 || frac_digits >= POW10.len() {
         return None;
     }
-    Some(m as f64 / POW10[frac_digits as usize])
+    Some(m as f64 / POW10[frac_digits])
 }
 
 /// Parses a plain decimal that ends at a closing quote (the fast paths' string values):
@@ -86,36 +86,372 @@ fn plain_decimal(text: &[u8]) -> Option<f64> {
 /// that is not a plain decimal within Clinger's fast path (the caller then falls back to
 /// [`parse_decimal`], which gives the same value for every input this accepts).
 ///
-/// One pass over the bytes, no UTF-8 or escape pass: a byte that is not a digit, the one
-/// point or the quote ends it with `None`.
+/// Accepts exactly `digit+ ('.' digit+)? '"'` with at most 19 digits, `m <= 2^53` and at
+/// most 22 fraction digits; no UTF-8 or escape pass.
+///
+/// NB: eight bytes at a time ([`digit_run`]): the Binance book ticker fast path
+/// (`benches/decode_instructions.sh binance`) spent ~240 instructions per decimal in the
+/// byte loop, ~60 with words.
 #[inline]
 pub fn plain_decimal_quoted(bytes: &[u8]) -> Option<(f64, usize)> {
-    let mut m: u64 = 0;
-    let mut frac_digits: usize = 0;
-    let mut seen_point = false;
-    let mut i = 0;
-    loop {
-        let c = *bytes.get(i)?;
-        let d = c.wrapping_sub(b'0');
-        if d < 10 {
-            m = m * 10 + u64::from(d);
-            if m > 1 << 53 {
-                return None;
-            }
-            frac_digits += usize::from(seen_point);
-        } else if c == b'.' && !seen_point && i > 0 {
-            seen_point = true;
-        } else if c == b'"' {
-            break;
-        } else {
-            return None;
-        }
-        i += 1;
+    match quoted_decimal_words(bytes, 0) {
+        (v, used) if used > 0 => Some((v, used)),
+        _ => plain_decimal_quoted_general(bytes),
     }
-    if i == 0 || bytes[i - 1] == b'.' || frac_digits >= POW10.len() {
+}
+
+/// [`plain_decimal_quoted`] of `bytes[at..]` for the usual shape only: 1..=7 integer
+/// digits, then the quote, or a point, 1..=15 fraction digits (within 19 digits and 2^53)
+/// and the quote, in a frame of at least eight bytes. Returns the value and the bytes
+/// consumed, or consumed `0` for anything else, which the caller hands to the general
+/// parser.
+///
+/// NB: a leaf function (no calls) returning in registers: ~40 fewer instructions per
+/// decimal than the general parser inlined (`benches/decode_instructions.sh binance`).
+#[inline(never)]
+pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
+    const NO: (f64, usize) = (0.0, 0);
+    let load = |i: usize| word_in_leaf(bytes, i);
+    let Some(w0) = load(at) else { return NO };
+    let nd0 = non_digits(w0);
+    let n_int = (nd0.trailing_zeros() / 8) as usize;
+    if n_int == 0 || n_int == 8 {
+        return NO;
+    }
+    let t0 = w0 ^ (b'0' as u64 * ONES);
+    match (w0 >> (8 * n_int)) as u8 {
+        // Below 10^7: exact.
+        b'"' => return (eight_digits(t0 << (64 - 8 * n_int)) as f64, n_int + 1),
+        b'.' => {}
+        _ => return NO,
+    }
+    // NB: a decimal of at most seven characters ends in this word ("2045.31", "0.97311"):
+    // drop the point and convert all its digits at once, one conversion instead of two
+    // (`benches/decode_instructions.sh bybit`).
+    let after_point = nd0 & !(0x80 << (8 * n_int));
+    if after_point != 0 {
+        let close = (after_point.trailing_zeros() / 8) as usize;
+        if close == n_int + 1 || (w0 >> (8 * close)) as u8 != b'"' {
+            return NO;
+        }
+        let below = (1u64 << (8 * n_int)) - 1;
+        let digits = (t0 & below) | ((t0 >> 8) & !below);
+        let n_frac = close - n_int - 1;
+        // At most six digits: exact.
+        let m = eight_digits(digits << (64 - 8 * (close - 1)));
+        return (m as f64 / POW10[n_frac], close + 1);
+    }
+    let int = eight_digits(t0 << (64 - 8 * n_int));
+    let Some(w1) = load(at + n_int + 1) else {
+        return NO;
+    };
+    let n_frac = leading_digits(w1);
+    let t1 = w1 ^ (b'0' as u64 * ONES);
+    if n_frac == 8 {
+        return quoted_decimal_long_fraction(bytes, at, n_int, int, eight_digits(t1));
+    }
+    if n_frac == 0 || (w1 >> (8 * n_frac)) as u8 != b'"' {
+        return NO;
+    }
+    let frac = eight_digits(t1 << (64 - 8 * n_frac));
+    // At most 7 + 7 digits: below 2^53, so exact.
+    let m = int * POW10_U64[n_frac] + frac;
+    (m as f64 / POW10[n_frac], n_int + n_frac + 2)
+}
+
+/// [`word_at`] without a call, for leaf functions: within the last eight bytes it shifts
+/// the frame's last word down (zeros come in past the end). `None` only for a frame
+/// shorter than eight bytes.
+#[inline(always)]
+fn word_in_leaf(bytes: &[u8], at: usize) -> Option<u64> {
+    if let Some(w) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        return Some(u64::from_le_bytes(*w));
+    }
+    let last = bytes.len().checked_sub(8)?;
+    let w = u64::from_le_bytes(*bytes.get(last..)?.first_chunk::<8>()?);
+    // `at > last` here; at the end or past it, only zeros.
+    Some(w.checked_shr(8 * (at - last) as u32).unwrap_or(0))
+}
+
+/// [`quoted_decimal_words`] from eight fraction digits on (`frac8`, their value): up to
+/// fifteen in all, within [`MAX_RUN_DIGITS`] digits and 2^53.
+#[inline(always)]
+fn quoted_decimal_long_fraction(
+    bytes: &[u8],
+    at: usize,
+    n_int: usize,
+    int: u64,
+    frac8: u64,
+) -> (f64, usize) {
+    const NO: (f64, usize) = (0.0, 0);
+    let rest = at + n_int + 9;
+    let (frac, n_frac) = match bytes.get(rest) {
+        Some(b'"') => (frac8, 8),
+        Some(b'0'..=b'9') => {
+            let Some(w2) = word_in_leaf(bytes, rest) else {
+                return NO;
+            };
+            let n2 = leading_digits(w2);
+            if n2 == 8 || (w2 >> (8 * n2)) as u8 != b'"' || n_int + 8 + n2 > MAX_RUN_DIGITS {
+                return NO;
+            }
+            let t2 = w2 ^ (b'0' as u64 * ONES);
+            (
+                frac8 * POW10_U64[n2] + eight_digits(t2 << (64 - 8 * n2)),
+                8 + n2,
+            )
+        }
+        _ => return NO,
+    };
+    // At most 19 digits: no overflow.
+    let m = int * POW10_U64[n_frac] + frac;
+    if m > 1 << 53 {
+        return NO;
+    }
+    (m as f64 / POW10[n_frac], n_int + n_frac + 2)
+}
+
+/// A JSON unsigned integer token at `bytes[at..]` of at most 15 digits: its value and
+/// length, or length `0` for anything else (no digit, a leading zero, a fraction or
+/// exponent next, a longer run, a frame under eight bytes), which the caller hands to the
+/// general path.
+///
+/// NB: a leaf returning in registers, with the leading-zero and next-byte checks read from
+/// the words: ~50 instructions for a 13-digit ms timestamp against ~110 through
+/// [`digit_run`] (`benches/decode_instructions.sh bybit`).
+#[inline(never)]
+pub fn uint_words(bytes: &[u8], at: usize) -> (u64, usize) {
+    const NO: (u64, usize) = (0, 0);
+    let load = |i: usize| word_in_leaf(bytes, i);
+    let Some(w0) = load(at) else { return NO };
+    let n0 = leading_digits(w0);
+    // No digit, or a leading zero of a longer number.
+    if n0 == 0 || (w0 as u8 == b'0' && n0 > 1) {
+        return NO;
+    }
+    let t0 = w0 ^ (b'0' as u64 * ONES);
+    let (v, len, next) = if n0 < 8 {
+        (
+            eight_digits(t0 << (64 - 8 * n0)),
+            n0,
+            (w0 >> (8 * n0)) as u8,
+        )
+    } else {
+        let Some(w1) = load(at + 8) else { return NO };
+        let n1 = leading_digits(w1);
+        if n1 == 8 {
+            return NO;
+        }
+        let t1 = w1 ^ (b'0' as u64 * ONES);
+        let low = if n1 == 0 {
+            0
+        } else {
+            eight_digits(t1 << (64 - 8 * n1))
+        };
+        (
+            eight_digits(t0) * POW10_U64[n1] + low,
+            8 + n1,
+            (w1 >> (8 * n1)) as u8,
+        )
+    };
+    if matches!(next, b'.' | b'e' | b'E') {
+        return NO;
+    }
+    (v, len)
+}
+
+/// [`plain_decimal_quoted`] for any length of integer and fraction.
+#[cold]
+#[inline(never)]
+fn plain_decimal_quoted_general(bytes: &[u8]) -> Option<(f64, usize)> {
+    let (int, n_int) = digit_run(bytes, 0)?;
+    if n_int == 0 {
         return None;
     }
-    Some((m as f64 / POW10[frac_digits], i + 1))
+    let (m, n_frac, end) = match bytes.get(n_int) {
+        Some(b'"') => (int, 0, n_int),
+        Some(b'.') => {
+            let (frac, n_frac) = digit_run(bytes, n_int + 1)?;
+            let end = n_int + 1 + n_frac;
+            if n_frac == 0 || n_int + n_frac > MAX_RUN_DIGITS || bytes.get(end) != Some(&b'"') {
+                return None;
+            }
+            // At most 19 digits in all: below 10^19, no overflow.
+            (int * POW10_U64[n_frac] + frac, n_frac, end)
+        }
+        _ => return None,
+    };
+    if m > 1 << 53 || n_frac >= POW10.len() {
+        return None;
+    }
+    Some((m as f64 / POW10[n_frac], end + 1))
+}
+
+/// The most digits [`digit_run`] reads: any 19-digit number fits a `u64`.
+pub const MAX_RUN_DIGITS: usize = 19;
+
+/// Powers of ten that fit a `u64`, up to `10^19`.
+const POW10_U64: [u64; 20] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+    10_000_000_000_000_000_000,
+];
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `at` as a little-endian word; past the end of `bytes` the missing
+/// bytes read as zero (a byte no scanner accepts, so it behaves like the end).
+#[inline(always)]
+pub fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => u64::from_le_bytes(*w),
+        None => word_tail(bytes, at),
+    }
+}
+
+/// [`word_at`] within the last eight bytes: zero-padded copy.
+#[cold]
+#[inline(never)]
+fn word_tail(bytes: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let rest = bytes.get(at..).unwrap_or_default();
+    let n = rest.len().min(8);
+    w[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// High bit set in each byte of `w` that is not an ASCII digit.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    let t = w ^ (b'0' as u64 * ONES);
+    // Per byte, no carries: (t & 0x7f) + 0x76 reaches 0x80 iff (t & 0x7f) >= 10.
+    (((t & !HIGHS) + 0x76 * ONES) | t) & HIGHS
+}
+
+/// The number of ASCII digits at the start of `w` (0..=8).
+///
+/// NB: [`non_digits`] without its `& 0x7f` per byte: a byte of 0x8a and up carries into
+/// the next byte, but only ever above the first non-digit, which is all this counts.
+#[inline(always)]
+fn leading_digits(w: u64) -> usize {
+    let t = w ^ (b'0' as u64 * ONES);
+    let flags = (t.wrapping_add(0x76 * ONES) | t) & HIGHS;
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The value of eight digits held as byte values 0..=9, the first byte most significant
+/// (Lemire's `parse_eight_digits_unrolled`).
+#[inline(always)]
+fn eight_digits(t: u64) -> u64 {
+    // Pairs, then quads, then the eight: each step's multiplier fits an immediate.
+    let t = (t.wrapping_mul(10).wrapping_add(t >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let t = (t.wrapping_mul(100).wrapping_add(t >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (t.wrapping_mul(10_000).wrapping_add(t >> 32)) & 0xFFFF_FFFF
+}
+
+/// Reads the run of ASCII digits starting at `at`, eight bytes at a time: returns its
+/// value and length (`0` when `bytes[at]` is not a digit), or `None` for a run longer than
+/// [`MAX_RUN_DIGITS`].
+///
+/// NB: the first word inline, an eighth digit's successor checked as one byte (fractions
+/// of exactly eight digits are the common case), a second word only for longer runs
+/// (timestamps, ids).
+#[inline(always)]
+pub fn digit_run(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (v, n) = digits_in_word(word_at(bytes, at));
+    if n < 8 || !bytes.get(at + 8).is_some_and(u8::is_ascii_digit) {
+        return Some((v, n));
+    }
+    let (v2, n2) = digits_in_word(word_at(bytes, at + 8));
+    let v = v * POW10_U64[n2] + v2;
+    if n2 < 8 {
+        return Some((v, 8 + n2));
+    }
+    digit_run_long(bytes, at + 16, v)
+}
+
+/// The length of the run of ASCII digits starting at `at` (as [`digit_run`], without the
+/// value), or `None` for a run longer than [`MAX_RUN_DIGITS`].
+#[inline(always)]
+pub fn digit_count(bytes: &[u8], at: usize) -> Option<usize> {
+    let count = |w: u64| leading_digits(w);
+    let n = count(word_at(bytes, at));
+    if n < 8 {
+        return Some(n);
+    }
+    let n = 8 + count(word_at(bytes, at + 8));
+    if n < 16 {
+        return Some(n);
+    }
+    let n = 16 + count(word_at(bytes, at + 16));
+    (n <= MAX_RUN_DIGITS).then_some(n)
+}
+
+/// The leading digits of a word: their value and count (0..=8).
+#[inline(always)]
+fn digits_in_word(w: u64) -> (u64, usize) {
+    let n = leading_digits(w);
+    let t = w ^ (b'0' as u64 * ONES);
+    // The n digits to the top bytes, zero digits below them (none for n = 0).
+    let top = t.checked_shl(64 - 8 * n as u32).unwrap_or(0);
+    (eight_digits(top), n)
+}
+
+/// [`digit_run`] past sixteen digits: at most three more fit.
+#[cold]
+#[inline(never)]
+fn digit_run_long(bytes: &[u8], at: usize, v: u64) -> Option<(u64, usize)> {
+    let (v3, n3) = digits_in_word(word_at(bytes, at));
+    if 16 + n3 > MAX_RUN_DIGITS {
+        return None;
+    }
+    // v < 10^16 and n3 <= 3: below 10^19, no overflow.
+    Some((v * POW10_U64[n3] + v3, 16 + n3))
+}
+
+/// Position of the first byte of `bytes[at..]` that ends a plain JSON string body: a
+/// quote, a backslash, a control character or a byte outside printable ASCII. `None`
+/// when there is none before the end.
+///
+/// NB: eight bytes at a time; the byte loop cost ~10 instructions per byte on symbols and
+/// stream names (`benches/decode_instructions.sh`).
+#[inline(always)]
+pub fn string_stop(bytes: &[u8], at: usize) -> Option<usize> {
+    let mut i = at;
+    loop {
+        let w = word_at(bytes, i);
+        // Exact per byte, lowest flagged byte first: zero-byte tests only misflag bytes
+        // above a real match.
+        let quote = w ^ (b'"' as u64 * ONES);
+        let slash = w ^ (b'\\' as u64 * ONES);
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        let control = w.wrapping_sub(0x20 * ONES) & !w & HIGHS;
+        let high = (((w & !HIGHS) + ONES) | w) & HIGHS;
+        let stop = zero(quote) | zero(slash) | control | high;
+        if stop != 0 {
+            let p = i + (stop.trailing_zeros() / 8) as usize;
+            return (p < bytes.len()).then_some(p);
+        }
+        i += 8;
+    }
 }
 
 /// Parses an unsigned decimal integer of at most 19 digits.
@@ -158,23 +494,31 @@ pub fn parse_ns_text(text: &[u8], field: &'static str) -> Result<i64, ParseError
 /// Parses epoch milliseconds with a decimal fraction (`"1606292218213.4578"`, Gate's
 /// `create_time_ms`) into nanoseconds, exactly: the fraction's first six digits are kept,
 /// the rest truncated.
+///
+/// # Errors
+/// [`ParseError::BadNumber`] for anything but digits with at most one point;
+/// [`ParseError::BadValue`] when the instant does not fit an `i64` of ns (past 2262).
 pub fn parse_ms_fraction_text(text: &[u8], field: &'static str) -> Result<i64, ParseError> {
     let (int, frac) = match text.iter().position(|&c| c == b'.') {
         Some(p) => (&text[..p], &text[p + 1..]),
         None => (text, &[][..]),
     };
-    let mut ns = parse_ms_text(int, field)?;
+    let ns = parse_ms_text(int, field)?;
+    // At most six digits of at most 9 times 10^5 .. 10^0: below 10^6, no overflow.
+    let mut frac_ns = 0_i64;
     let mut scale = 100_000_i64;
     for &c in frac {
         if !c.is_ascii_digit() {
             return Err(ParseError::BadNumber(field));
         }
         if scale > 0 {
-            ns += i64::from(c - b'0') * scale;
+            frac_ns += i64::from(c - b'0') * scale;
             scale /= 10;
         }
     }
-    Ok(ns)
+    // NB: the whole milliseconds can fit while the fraction pushes the sum past i64::MAX
+    // ("9223372036854.9"); that must be an error, not a wrapped negative time.
+    ns.checked_add(frac_ns).ok_or(ParseError::BadValue(field))
 }
 
 #[cfg(test)]
@@ -312,8 +656,35 @@ mod tests {
             1_619_093_543_708_264_212
         );
         assert!(parse_ms_text(b"99999999999999999", "ts").is_err());
+        assert_eq!(
+            parse_ms_fraction_text(b"9223372036854.775807", "ts"),
+            Ok(i64::MAX)
+        );
         assert!(parse_ms_text(b"12a", "ts").is_err());
         assert!(parse_u64(b"", "x").is_err());
+    }
+
+    #[test]
+    fn ms_fraction_past_i64_is_bad_value_not_wrapped() {
+        for bad in [
+            &b"9223372036854.9"[..],
+            b"9223372036854.775808",
+            b"9223372036854.999999999",
+            b"9223372036855",
+            b"9223372036855.0",
+        ] {
+            assert_eq!(
+                parse_ms_fraction_text(bad, "create_time_ms"),
+                Err(ParseError::BadValue("create_time_ms")),
+                "{:?}",
+                std::str::from_utf8(bad)
+            );
+        }
+        // A bad character after an overflowing fraction digit is still a bad number.
+        assert_eq!(
+            parse_ms_fraction_text(b"9223372036854.9x", "t"),
+            Err(ParseError::BadNumber("t"))
+        );
     }
 }
 
@@ -322,6 +693,59 @@ mod property_tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The byte-at-a-time `plain_decimal_quoted` the word version replaced: the reference.
+    fn plain_decimal_quoted_bytewise(bytes: &[u8]) -> Option<(f64, usize)> {
+        let mut m: u64 = 0;
+        let mut frac_digits: usize = 0;
+        let mut seen_point = false;
+        let mut i = 0;
+        loop {
+            let c = *bytes.get(i)?;
+            let d = c.wrapping_sub(b'0');
+            if d < 10 {
+                m = m * 10 + u64::from(d);
+                if m > 1 << 53 {
+                    return None;
+                }
+                frac_digits += usize::from(seen_point);
+            } else if c == b'.' && !seen_point && i > 0 {
+                seen_point = true;
+            } else if c == b'"' {
+                break;
+            } else {
+                return None;
+            }
+            i += 1;
+        }
+        if i == 0 || bytes[i - 1] == b'.' || frac_digits >= POW10.len() {
+            return None;
+        }
+        Some((m as f64 / POW10[frac_digits], i + 1))
+    }
+
+    fn string_stop_bytewise(bytes: &[u8], at: usize) -> Option<usize> {
+        (at..bytes.len()).find(|&i| {
+            let c = bytes[i];
+            c == b'"' || c == b'\\' || !(0x20..0x7f).contains(&c)
+        })
+    }
+
+    /// Decimal-looking text: digits, points, quotes and a few other bytes.
+    fn decimalish() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                8 => b'0'..=b'9',
+                2 => Just(b'.'),
+                2 => Just(b'"'),
+                1 => Just(b'e'),
+                1 => Just(b'/'),
+                1 => Just(b':'),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        )
+    }
 
     proptest! {
         /// Every plain decimal parses to exactly what std's correctly rounded parser gives.
@@ -335,6 +759,86 @@ mod property_tests {
                 prop_assert_eq!(v.to_bits(), want.to_bits());
                 prop_assert_eq!(n, quoted.len());
             }
+        }
+
+        /// The word-at-a-time parser accepts exactly what the byte loop accepted, with the
+        /// same value and length, where the byte loop is exact (a byte loop that gives up
+        /// on m > 2^53 midway and the word parser agree on every input).
+        #[test]
+        fn prop_quoted_decimal_matches_bytewise(bytes in decimalish()) {
+            let got = plain_decimal_quoted(&bytes).map(|(v, n)| (v.to_bits(), n));
+            let want = plain_decimal_quoted_bytewise(&bytes).map(|(v, n)| (v.to_bits(), n));
+            // The word parser also gives up past 19 digits; the byte loop only past 2^53,
+            // which leading zeros can postpone.
+            if got.is_some() || want.is_none() {
+                prop_assert_eq!(got, want);
+            } else {
+                prop_assert!(bytes.iter().take_while(|&&c| c != b'"').filter(|c| c.is_ascii_digit()).count() > MAX_RUN_DIGITS);
+            }
+        }
+
+        #[test]
+        fn prop_quoted_plain_decimals_parse(int in "[0-9]{1,10}", frac in "[0-9]{0,9}", tail in "[\"]?[},]{0,9}") {
+            let text = if frac.is_empty() { int } else { format!("{int}.{frac}") };
+            let quoted = format!("{text}{tail}");
+            let got = plain_decimal_quoted(quoted.as_bytes()).map(|(v, n)| (v.to_bits(), n));
+            let want = plain_decimal_quoted_bytewise(quoted.as_bytes()).map(|(v, n)| (v.to_bits(), n));
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn prop_digit_run_matches_bytewise(bytes in decimalish(), at in 0usize..8) {
+            let at = at.min(bytes.len());
+            let n = bytes[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let want = (n <= MAX_RUN_DIGITS).then(|| {
+                let v = bytes[at..at + n].iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+                (v, n)
+            });
+            prop_assert_eq!(digit_run(&bytes, at), want);
+        }
+
+        #[test]
+        fn prop_digit_count_matches_digit_run(bytes in decimalish(), at in 0usize..8) {
+            let at = at.min(bytes.len());
+            prop_assert_eq!(digit_count(&bytes, at), digit_run(&bytes, at).map(|(_, n)| n));
+        }
+
+        #[test]
+        fn prop_uint_words_agrees_with_digit_run(bytes in decimalish(), at in 0usize..8) {
+            let at = at.min(bytes.len());
+            let (v, n) = uint_words(&bytes, at);
+            if n > 0 {
+                prop_assert_eq!(digit_run(&bytes, at), Some((v, n)));
+                prop_assert!(n == 1 || bytes[at] != b'0');
+                prop_assert!(!matches!(bytes.get(at + n), Some(b'.' | b'e' | b'E')));
+            }
+        }
+
+        #[test]
+        fn prop_uint_words_takes_plain_ints(v in 1u64..1_000_000_000_000_000, tail in "[,}\\]][,}\"]{7}") {
+            let text = format!("{v}{tail}");
+            prop_assert_eq!(uint_words(text.as_bytes(), 0), (v, v.to_string().len()));
+        }
+
+        #[test]
+        fn prop_word_in_leaf_matches_word_at(bytes in prop::collection::vec(any::<u8>(), 8..24), at in 0usize..30) {
+            prop_assert_eq!(word_in_leaf(&bytes, at), Some(word_at(&bytes, at)));
+        }
+
+        #[test]
+        fn prop_leading_digits_counts(bytes in prop::collection::vec(prop_oneof![4 => b'0'..=b'9', 1 => any::<u8>()], 8)) {
+            let w = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+            prop_assert_eq!(leading_digits(w), bytes.iter().take_while(|c| c.is_ascii_digit()).count());
+            prop_assert_eq!(leading_digits(w), (non_digits(w).trailing_zeros() / 8) as usize);
+        }
+
+        #[test]
+        fn prop_string_stop_matches_bytewise(
+            bytes in prop::collection::vec(prop_oneof![6 => 0x20u8..0x7f, 1 => any::<u8>()], 0..40),
+            at in 0usize..8,
+        ) {
+            let at = at.min(bytes.len());
+            prop_assert_eq!(string_stop(&bytes, at), string_stop_bytewise(&bytes, at));
         }
 
         #[test]

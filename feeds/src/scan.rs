@@ -6,6 +6,12 @@
 //! simd-json path decodes to the same result; anything else (other key order, escapes,
 //! whitespace, extra fields, numbers where strings were expected) falls back to the
 //! validating path. Differential tests hold the two paths to identical output.
+#![allow(
+    unsafe_code,
+    reason = "one from_utf8_unchecked, on string bodies the scanner checked to be printable ASCII"
+)]
+
+use arb_engine::Side;
 
 use crate::num;
 
@@ -25,12 +31,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `lit` exactly.
-    #[inline]
+    ///
+    /// NB: always inlined so that the literal folds into word constants: one or two
+    /// compares for the usual key prefixes instead of a call and a byte loop
+    /// (`benches/decode_instructions.sh`).
+    #[inline(always)]
     pub fn lit(&mut self, lit: &[u8]) -> Option<()> {
-        let end = self.pos.checked_add(lit.len())?;
-        let rest = self.bytes.get(self.pos..end)?;
-        if eq_short(rest, lit) {
-            self.pos = end;
+        if self.peek_lit(lit) {
+            self.pos += lit.len();
             Some(())
         } else {
             None
@@ -38,9 +46,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// Returns `true` if the next bytes are `lit` (consumes nothing).
-    #[inline]
+    #[inline(always)]
     pub fn peek_lit(&self, lit: &[u8]) -> bool {
-        self.bytes[self.pos..].starts_with(lit)
+        self.bytes
+            .get(self.pos..)
+            .is_some_and(|rest| starts_with_lit(rest, lit))
     }
 
     /// Consumes the body of a JSON string up to (and including) its closing quote, the
@@ -48,9 +58,11 @@ impl<'a> Cursor<'a> {
     /// control characters and non-ASCII bytes.
     #[inline]
     pub fn str_body(&mut self) -> Option<&'a str> {
-        let body = self.str_bytes()?;
-        // ASCII checked by `str_bytes`, so this never fails.
-        std::str::from_utf8(body).ok()
+        self.str_bytes().map(|body| {
+            // SAFETY: `str_bytes` returns only bodies whose every byte `num::string_stop`
+            // checked to be printable ASCII (0x20..=0x7e).
+            unsafe { printable_ascii_str(body) }
+        })
     }
 
     /// As [`Cursor::str_body`], but returns the bytes: for values that are parsed, not
@@ -58,20 +70,19 @@ impl<'a> Cursor<'a> {
     /// ticker fast path in a profile).
     #[inline]
     pub fn str_bytes(&mut self) -> Option<&'a [u8]> {
-        let rest = &self.bytes[self.pos..];
-        let mut len = 0;
-        loop {
-            let c = *rest.get(len)?;
-            if c == b'"' {
-                break;
-            }
-            if !(0x20..0x7f).contains(&c) || c == b'\\' {
-                return None;
-            }
-            len += 1;
+        let stop = num::string_stop(self.bytes, self.pos)?;
+        if self.bytes[stop] != b'"' {
+            return None;
         }
-        self.pos += len + 1;
-        Some(&rest[..len])
+        let body = &self.bytes[self.pos..stop];
+        self.pos = stop + 1;
+        Some(body)
+    }
+
+    /// Skips a JSON string body and its closing quote, as [`Cursor::str_bytes`].
+    #[inline]
+    pub fn skip_str(&mut self) -> Option<()> {
+        self.str_bytes().map(|_| ())
     }
 
     /// Consumes a JSON string body holding a non-negative decimal and parses it: plain
@@ -79,6 +90,17 @@ impl<'a> Cursor<'a> {
     /// [`num::parse_decimal`], which gives the same value for every input both accept.
     #[inline]
     pub fn decimal_str(&mut self) -> Option<f64> {
+        let (v, used) = num::quoted_decimal_words(self.bytes, self.pos);
+        if used > 0 {
+            self.pos += used;
+            return Some(v);
+        }
+        self.decimal_str_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decimal_str_slow(&mut self) -> Option<f64> {
         if let Some((v, used)) = num::plain_decimal_quoted(&self.bytes[self.pos..]) {
             self.pos += used;
             return Some(v);
@@ -89,34 +111,94 @@ impl<'a> Cursor<'a> {
     /// Consumes a JSON string body holding epoch milliseconds, as ns.
     #[inline]
     pub fn ms_str(&mut self) -> Option<i64> {
-        num::parse_ms_text(self.str_bytes()?, "").ok()
+        let (ms, n) = num::digit_run(self.bytes, self.pos)?;
+        let end = self.pos + n;
+        if n == 0 || self.bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        let ns = num::ms_to_ns(ms, "").ok()?;
+        self.pos = end + 1;
+        Some(ns)
+    }
+
+    /// Consumes a JSON string body holding epoch nanoseconds.
+    #[inline]
+    pub fn ns_str(&mut self) -> Option<i64> {
+        let (ns, n) = num::digit_run(self.bytes, self.pos)?;
+        let end = self.pos + n;
+        if n == 0 || self.bytes.get(end) != Some(&b'"') {
+            return None;
+        }
+        let ns = i64::try_from(ns).ok()?;
+        self.pos = end + 1;
+        Some(ns)
     }
 
     /// Consumes a JSON unsigned integer token (no sign, no leading zero, no fraction,
     /// at most 19 digits).
     #[inline]
     pub fn uint(&mut self) -> Option<u64> {
-        let rest = &self.bytes[self.pos..];
-        let len = rest
-            .iter()
-            .position(|c| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if len == 0 || len > 19 || (len > 1 && rest[0] == b'0') {
+        let (v, len) = num::uint_words(self.bytes, self.pos);
+        if len > 0 {
+            self.pos += len;
+            return Some(v);
+        }
+        self.uint_slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn uint_slow(&mut self) -> Option<u64> {
+        let (v, len) = num::digit_run(self.bytes, self.pos)?;
+        if len == 0 || (len > 1 && self.bytes[self.pos] == b'0') {
             return None;
         }
         // A fraction or exponent would make it a float: leave it to the general path.
-        if matches!(rest.get(len), Some(b'.' | b'e' | b'E')) {
+        if matches!(self.bytes.get(self.pos + len), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let v = num::parse_u64(&rest[..len], "").ok()?;
         self.pos += len;
         Some(v)
+    }
+
+    /// Consumes a JSON unsigned integer token the caller does not need, as
+    /// [`Cursor::uint`] accepts it.
+    ///
+    /// NB: counts digits without converting them (`benches/decode_instructions.sh`:
+    /// ~130 instructions for a 10-digit update id with the value, ~40 without).
+    #[inline]
+    pub fn skip_uint(&mut self) -> Option<()> {
+        let len = num::digit_count(self.bytes, self.pos)?;
+        if len == 0 || (len > 1 && self.bytes[self.pos] == b'0') {
+            return None;
+        }
+        if matches!(self.bytes.get(self.pos + len), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.pos += len;
+        Some(())
     }
 
     /// Consumes epoch milliseconds as a JSON integer, as ns.
     #[inline]
     pub fn ms_uint(&mut self) -> Option<i64> {
         num::ms_to_ns(self.uint()?, "").ok()
+    }
+
+    /// Consumes a string body `buy` or `sell` and its closing quote, as
+    /// [`Side::from_text`] reads it.
+    ///
+    /// NB: two word compares instead of a string scan and compares
+    /// (`benches/decode_instructions.sh kucoin`).
+    #[inline]
+    pub fn side_lower(&mut self) -> Option<Side> {
+        if self.lit(br#"buy""#).is_some() {
+            Some(Side::Buy)
+        } else if self.lit(br#"sell""#).is_some() {
+            Some(Side::Sell)
+        } else {
+            None
+        }
     }
 
     /// Consumes `true` or `false`.
@@ -144,30 +226,63 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Equality of two equal-length short byte strings, 8 bytes at a time.
+/// `bytes` as text, without a UTF-8 pass.
+///
+/// # Safety
+/// Every byte of `bytes` must be ASCII (it then is UTF-8).
+///
+/// NB: `std::str::from_utf8` cost ~100 instructions per symbol (~10 per byte, short input
+/// misses its word loop), and the fast paths take several strings per frame
+/// (`benches/decode_instructions.sh`); [`Cursor::str_bytes`] has already checked every byte.
+#[inline(always)]
+unsafe fn printable_ascii_str(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: Delegated to the caller (ASCII is UTF-8).
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
+
+/// Whether `rest` starts with `lit`, in overlapping 8-, 4- or 2-byte words.
 ///
 /// NB: slice `==` calls libc `memcmp`, whose call overhead dominated the literal checks of
-/// the fast paths in profiles (`__memcmp_avx2_movbe`, ~4% of a replay).
-#[inline]
-fn eq_short(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+/// the fast paths in profiles (`__memcmp_avx2_movbe`, ~4% of a replay); inlined with a
+/// literal, the words of `lit` are constants.
+#[inline(always)]
+fn starts_with_lit(rest: &[u8], lit: &[u8]) -> bool {
+    let n = lit.len();
+    let Some(head) = rest.get(..n) else {
         return false;
-    }
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        let x = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
-        let y = u64::from_le_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
-        if x != y {
-            return false;
+    };
+    let w8 = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    let w4 = |s: &[u8], i: usize| {
+        s.get(i..i + 4)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map(|w| u32::from_le_bytes(*w))
+    };
+    let w2 = |s: &[u8], i: usize| {
+        s.get(i..i + 2)
+            .and_then(<[u8]>::first_chunk::<2>)
+            .map(|w| u16::from_le_bytes(*w))
+    };
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(head, i) != w8(lit, i) {
+                return false;
+            }
+            i += 8;
         }
+        w8(head, n - 8) == w8(lit, n - 8)
+    } else if n >= 4 {
+        w4(head, 0) == w4(lit, 0) && w4(head, n - 4) == w4(lit, n - 4)
+    } else if n >= 2 {
+        w2(head, 0) == w2(lit, 0) && w2(head, n - 2) == w2(lit, n - 2)
+    } else {
+        head == lit
     }
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    let mut diff = 0u8;
-    for (x, y) in ra.iter().zip(rb) {
-        diff |= x ^ y;
-    }
-    diff == 0
 }
 
 #[cfg(test)]
@@ -178,6 +293,7 @@ mod tests {
     fn matches_layout_and_gives_up_on_surprises() {
         let mut c = Cursor::new(br#"{"u":12,"s":"AB","b":"1.5","m":true}"#);
         assert!(c.lit(br#"{"u":"#).is_some());
+        assert_eq!(c.clone().skip_uint(), Some(()));
         assert_eq!(c.uint(), Some(12));
         assert!(c.lit(br#","s":""#).is_some());
         assert_eq!(c.str_body(), Some("AB"));
@@ -188,10 +304,60 @@ mod tests {
         assert!(c.lit(b"}").is_some());
         assert!(c.at_end());
 
+        for (t, want) in [
+            (&b"buy\","[..], Some(Side::Buy)),
+            (b"sell\"", Some(Side::Sell)),
+            (b"Buy\"", None),
+            (b"buyer\"", None),
+            (b"sel\"", None),
+            (b"buy", None),
+        ] {
+            let mut c = Cursor::new(t);
+            let got = c.side_lower();
+            assert_eq!(got, want);
+            if got.is_some() {
+                assert_eq!(
+                    got,
+                    std::str::from_utf8(&t[..t.len() - usize::from(t.ends_with(b",")) - 1])
+                        .ok()
+                        .and_then(Side::from_text)
+                );
+            }
+        }
+
+        let ns = |t: &[u8]| Cursor::new(t).ns_str();
+        assert_eq!(
+            ns(b"1660608000023000000\""),
+            Some(1_660_608_000_023_000_000)
+        );
+        assert_eq!(ns(b"9223372036854775807\""), Some(i64::MAX));
+        assert_eq!(ns(b"9223372036854775808\""), None);
+        assert_eq!(ns(b"12345678901234567890\""), None);
+        assert_eq!(ns(b"\""), None);
+        assert_eq!(ns(b"12x\""), None);
+        assert_eq!(ns(b"12"), None);
+        let ms = |t: &[u8]| Cursor::new(t).ms_str();
+        assert_eq!(ms(b"1652459224956\","), Some(1_652_459_224_956_000_000));
+        assert_eq!(ms(b"99999999999999999\""), None);
+        assert_eq!(ms(b"1.5\""), None);
+
         assert_eq!(Cursor::new(br#"a\"b""#).str_body(), None);
-        assert_eq!(Cursor::new(b"012,").uint(), None);
-        assert_eq!(Cursor::new(b"12.5,").uint(), None);
-        assert_eq!(Cursor::new(b"").uint(), None);
+        for bad in [
+            &b"012,"[..],
+            b"12.5,",
+            b"",
+            b"1e5",
+            b"12345678901234567890,",
+            b"x",
+        ] {
+            assert_eq!(Cursor::new(bad).uint(), None);
+            assert_eq!(Cursor::new(bad).skip_uint(), None);
+        }
+        for good in [&b"0"[..], b"7,", b"1234567890123456789}"] {
+            let (mut a, mut b) = (Cursor::new(good), Cursor::new(good));
+            assert!(a.uint().is_some() && b.skip_uint().is_some());
+            assert_eq!(a.pos, b.pos);
+        }
         assert_eq!(Cursor::new(b"1\x01\"").str_body(), None);
         assert_eq!(Cursor::new(b"abc").str_body(), None);
         for (a, b, eq) in [
@@ -201,8 +367,20 @@ mod tests {
             (b"abcdefgh", b"abcdefgX", false),
             (b"ab", b"ab", true),
             (b"ab", b"abc", false),
+            (b"abcdefghijk", b"abcdefghij", true),
+            (b"abcdefghijklmnopq", b"abcdefghijklmnoP", false),
+            (b"abcdefghijklmnopq", b"abcdefghijklmnop", true),
+            (b"abcdefghijklmnopq", b"Abcdefghijklmnop", false),
+            (b"abc", b"ab", true),
+            (b"abcdef", b"abcde", true),
+            (b"abcdef", b"abcdE", false),
+            (b"abcdef", b"Abcde", false),
+            (b"a", b"a", true),
+            (b"ba", b"a", false),
+            (b"b", b"", true),
         ] {
-            assert_eq!(eq_short(a, b), eq);
+            assert_eq!(starts_with_lit(a, b), eq, "{a:?} {b:?}");
+            assert_eq!(Cursor::new(a).peek_lit(b), eq);
         }
     }
 }

@@ -354,3 +354,25 @@ fn mutated_fixtures_never_panic_and_paths_agree() {
         }
     }
 }
+
+/// `create_time_ms` whose whole milliseconds fit an i64 of ns but whose fraction pushes it
+/// past i64::MAX: once wrapped to a negative time in release and panicked in debug.
+#[test]
+fn trade_create_time_ms_past_i64_is_bad_value() {
+    for ts in ["9223372036854.9", "9223372036854.775808", "9223372036855.0"] {
+        let frame = format!(
+            r#"{{"time":1,"channel":"spot.trades","event":"update","result":{{"id":1,"create_time":1,"create_time_ms":"{ts}","side":"buy","currency_pair":"BTC_USDT","amount":"1","price":"2"}}}}"#
+        );
+        let (items, r) = decode_both(GateioDecoder::new, FrameKind::Text, frame.as_bytes());
+        assert!(items.is_empty(), "{frame}");
+        assert_eq!(r, Err(ParseError::BadValue("create_time_ms")), "{frame}");
+    }
+    // The last representable instant still decodes.
+    let frame = r#"{"time":1,"channel":"spot.trades","event":"update","result":{"id":1,"create_time":1,"create_time_ms":"9223372036854.775807","side":"buy","currency_pair":"BTC_USDT","amount":"1","price":"2"}}"#;
+    expect_items(
+        GateioDecoder::new,
+        FrameKind::Text,
+        frame.as_bytes(),
+        &[Item::trade("BTC_USDT", 2.0, 1.0, Buy, "1", i64::MAX)],
+    );
+}

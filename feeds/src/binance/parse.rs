@@ -37,7 +37,7 @@ pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
 #[inline]
 fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"u":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","b":""#)?;
@@ -62,7 +62,7 @@ fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 #[inline]
 fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"e":"trade","E":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","t":"#)?;

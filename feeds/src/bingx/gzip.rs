@@ -1,14 +1,21 @@
-//! GZIP framing of BingX server frames: a header parser and a reused raw-deflate inflater
-//! that never grows past a bound, plus a compressor for tests and synthetic captures.
+//! GZIP framing of BingX server frames: a header parser and a reused whole-buffer
+//! inflater that never grows past a bound, plus a compressor for tests and synthetic
+//! captures.
 //!
 //! The 10-byte header (RFC 1952) is parsed here, including the optional FEXTRA, FNAME,
-//! FCOMMENT and FHCRC parts, so that inflating needs no allocation: one
-//! `flate2::Decompress` in raw-deflate mode is reset per frame and writes into a buffer the
-//! decoder owns. The CRC-32 and size trailer are checked.
+//! FCOMMENT and FHCRC parts (the header CRC is checked), then libdeflate inflates the whole
+//! member into a buffer the decoder owns and checks the CRC-32 and size trailer.
+//!
+//! NB: libdeflate rather than the streaming flate2/zlib-rs `Decompress` (reset per frame):
+//! BingX frames are one small dynamic-Huffman block each, so building the decode tables
+//! dominates, and libdeflate builds them in about a fifth of zlib-rs's instructions
+//! (`benches/decode_instructions.sh bingx`: ~22 100 instructions per book-ticker frame
+//! with the reused zlib-rs state, see `benches/README.md` for libdeflate's figure).
 
 use std::io::Write as _;
 
-use flate2::{Compression, Decompress, FlushDecompress, Status};
+use flate2::Compression;
+use libdeflater::{DecompressionError, Decompressor};
 
 use crate::error::ParseError;
 
@@ -22,25 +29,33 @@ const FCOMMENT: u8 = 0x10;
 const FRESERVED: u8 = 0xe0;
 const HEADER_LEN: usize = 10;
 const TRAILER_LEN: usize = 8;
-/// First capacity of the output buffer; it doubles up to the bound as frames need.
+/// First size of the output buffer; it doubles up to the bound as frames need.
 const INITIAL_OUT_BYTES: usize = 4096;
 
 /// Reusable gunzip state for one connection.
-#[derive(Debug)]
 pub(super) struct Inflater {
-    z: Decompress,
-    /// Inflated bytes of the last frame; capacity never exceeds `max_out + 1` (once grown
-    /// past its initial size).
+    z: Decompressor,
+    /// Output buffer, always at its full length (zero-filled once, when it grows); a
+    /// frame's content is a prefix. Never longer than `max_out`.
     out: Vec<u8>,
     max_out: usize,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("out_bytes", &self.out.len())
+            .field("max_out", &self.max_out)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inflater {
     /// Creates an inflater whose output is bounded by `max_out` bytes.
     pub(super) fn new(max_out: usize) -> Self {
         Inflater {
-            z: Decompress::new(false),
-            out: Vec::with_capacity(INITIAL_OUT_BYTES.min(max_out.saturating_add(1))),
+            z: Decompressor::new(),
+            out: vec![0; INITIAL_OUT_BYTES.min(max_out)],
             max_out,
         }
     }
@@ -58,61 +73,53 @@ impl Inflater {
         if frame.len() > self.max_out {
             return Err(ParseError::Oversize);
         }
-        let start = header_len(frame)?;
-        let input = &frame[start..];
-        self.z.reset(false);
-        self.out.clear();
-        loop {
-            if self.out.len() == self.out.capacity() {
-                // One byte of slack tells "exactly the bound" from "over it".
-                if self.out.len() > self.max_out {
-                    return Err(ParseError::Oversize);
-                }
-                let target = (self.out.capacity() * 2)
-                    .max(INITIAL_OUT_BYTES)
-                    .min(self.max_out.saturating_add(1));
-                self.out
-                    .reserve_exact(target.saturating_sub(self.out.len()));
-            }
-            let consumed = self.consumed();
-            let written = self.out.len();
-            let rest = input.get(consumed..).ok_or(ParseError::Gzip)?;
-            // NB: not `Finish`: miniz_oxide treats a first `Finish` call as one-shot and
-            // fails it for good when the output buffer is too small to grow into.
-            let status = self
-                .z
-                .decompress_vec(rest, &mut self.out, FlushDecompress::None)
-                .map_err(|_| ParseError::Gzip)?;
-            match status {
-                Status::StreamEnd if self.out.len() > self.max_out => {
-                    return Err(ParseError::Oversize);
-                }
-                Status::StreamEnd => break,
-                Status::Ok | Status::BufError => {
-                    let stalled = self.consumed() == consumed && self.out.len() == written;
-                    if stalled && self.out.len() < self.out.capacity() {
-                        // No progress with room to write: the input ended early.
-                        return Err(ParseError::Gzip);
-                    }
-                }
-            }
-        }
-        let trailer = input.get(self.consumed()..).ok_or(ParseError::Gzip)?;
-        if trailer.len() != TRAILER_LEN {
-            return Err(ParseError::Gzip);
-        }
+        header_len(frame)?;
+        let trailer_at = frame
+            .len()
+            .checked_sub(TRAILER_LEN)
+            .ok_or(ParseError::Gzip)?;
+        let trailer = &frame[trailer_at..];
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-        // ISIZE is the length modulo 2^32.
-        if crc != crc32fast::hash(&self.out) || size != self.out.len() as u32 {
+        // ISIZE only sizes the buffer here (a wrong one costs a retry or a larger buffer,
+        // never more than the bound); the content is checked against it below.
+        let hint = usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .min(self.max_out);
+        if hint > self.out.len() {
+            self.grow_to(hint);
+        }
+        let len = loop {
+            // libdeflate parses the header again (cheap), inflates, and checks the CRC-32 and
+            // ISIZE that follow the deflate stream.
+            match self.z.gzip_decompress(frame, &mut self.out) {
+                Ok(n) => break n,
+                Err(DecompressionError::BadData) => return Err(ParseError::Gzip),
+                Err(DecompressionError::InsufficientSpace) => {
+                    if self.out.len() >= self.max_out {
+                        return Err(ParseError::Oversize);
+                    }
+                    let target = (self.out.len() * 2)
+                        .max(INITIAL_OUT_BYTES)
+                        .min(self.max_out);
+                    self.grow_to(target);
+                }
+            }
+        };
+        let content = &self.out[..len];
+        // libdeflate ignores bytes after the member's trailer: the trailer must end the
+        // frame. (A frame whose appended bytes end with a copy of the real trailer still
+        // passes; its content is the CRC-checked member.)
+        if size != len as u32 || crc != crc32fast::hash(content) {
             return Err(ParseError::Gzip);
         }
-        Ok(&self.out)
+        Ok(content)
     }
 
-    /// Compressed bytes consumed so far in this frame (bounded by the frame length).
-    fn consumed(&self) -> usize {
-        usize::try_from(self.z.total_in()).unwrap_or(usize::MAX)
+    /// Grows the output buffer to `n` bytes (at most the bound).
+    #[cold]
+    fn grow_to(&mut self, n: usize) {
+        self.out.resize(n.min(self.max_out), 0);
     }
 }
 
@@ -182,6 +189,9 @@ mod tests {
         assert_eq!(inf.inflate(&gz(&big)).unwrap(), &big[..]);
         let cap = inf.out.capacity();
         assert_eq!(inf.inflate(&gz(&big)).unwrap(), &big[..]);
+        assert_eq!(inf.out.capacity(), cap);
+        // Smaller frames after a large one reuse the buffer too.
+        assert_eq!(inf.inflate(&gz(b"Ping")).unwrap(), b"Ping");
         assert_eq!(inf.out.capacity(), cap);
     }
 

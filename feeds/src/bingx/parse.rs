@@ -44,7 +44,7 @@ pub(super) fn fast(text: &[u8]) -> Option<Decoded<'_>> {
     c.str_bytes()?;
     let _ = c.lit(br#","success":true"#);
     if c.lit(br#","timestamp":"#).is_some() {
-        c.uint()?;
+        c.skip_uint()?;
     }
     c.lit(b"}")?;
     c.end()?;
@@ -79,7 +79,7 @@ fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 #[inline]
 fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"E":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","T":"#)?;
     let exch_ts_ns = c.ms_uint()?;
     c.lit(br#","e":"trade","m":"#)?;

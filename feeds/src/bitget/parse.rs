@@ -39,7 +39,7 @@ pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
         fast_trade(&mut c)?
     };
     c.lit(br#"],"ts":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(b"}")?;
     c.end()?;
     Some(item)
@@ -57,9 +57,9 @@ fn fast_books1<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#",""#)?;
     let bid_qty = c.decimal_str()?;
     c.lit(br#"]],"checksum":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     if c.lit(br#","seq":"#).is_some() {
-        c.uint()?;
+        c.skip_uint()?;
     }
     c.lit(br#","ts":""#)?;
     let exch_ts_ns = c.ms_str()?;
@@ -134,7 +134,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","size":""#)?;
     let qty = c.decimal_str()?;
     c.lit(br#","side":""#)?;
-    let side = Side::from_text(c.str_body()?)?;
+    let side = c.side_lower()?;
     c.lit(br#","tradeId":""#)?;
     let id = c.str_body()?;
     c.lit(b"}")?;

@@ -151,7 +151,7 @@ fn fast_book<'a>(c: &mut Cursor<'a>) -> Option<BookMsg<'a>> {
     c.lit(br#","u":"#)?;
     let u = c.uint()?;
     c.lit(br#","seq":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(b"}")?;
     let exch_ts_ns = if c.lit(br#","cts":"#).is_some() {
         c.ms_uint()?
@@ -188,7 +188,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#"{"topic":"publicTrade."#)?;
     c.str_bytes()?;
     c.lit(br#","ts":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","type":"snapshot","data":[{"i":""#)?;
     let id = c.str_body()?;
     c.lit(br#","T":"#)?;
@@ -208,7 +208,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
         c.boolean()?;
     }
     if c.lit(br#","seq":"#).is_some() {
-        c.uint()?;
+        c.skip_uint()?;
     }
     c.lit(b"}]}")?;
     Some(RawTrade {

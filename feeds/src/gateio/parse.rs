@@ -21,9 +21,9 @@ const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
     let mut c = Cursor::new(frame);
     c.lit(br#"{"time":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     if c.lit(br#","time_ms":"#).is_some() {
-        c.uint()?;
+        c.skip_uint()?;
     }
     c.lit(br#","channel":"spot."#)?;
     let item = if c
@@ -44,7 +44,7 @@ pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
 fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     let exch_ts_ns = c.ms_uint()?;
     c.lit(br#","u":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","b":""#)?;
@@ -69,11 +69,11 @@ fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     let id = c.uint()?;
     c.lit(br#","create_time":"#)?;
-    c.uint()?;
+    c.skip_uint()?;
     c.lit(br#","create_time_ms":""#)?;
     let exch_ts_ns = num::parse_ms_fraction_text(c.str_bytes()?, "").ok()?;
     c.lit(br#","side":""#)?;
-    let side = Side::from_text(c.str_body()?)?;
+    let side = c.side_lower()?;
     c.lit(br#","currency_pair":""#)?;
     let native = c.str_body()?;
     c.lit(br#","amount":""#)?;

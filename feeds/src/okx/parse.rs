@@ -70,7 +70,7 @@ fn fast_bbo<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"]],"ts":""#)?;
     let exch_ts_ns = c.ms_str()?;
     if c.lit(br#","seqId":"#).is_some() {
-        c.uint()?;
+        c.skip_uint()?;
     }
     c.lit(b"}]}")?;
     Some(Decoded::Quote(RawQuote {
@@ -154,7 +154,7 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","sz":""#)?;
     let qty = c.decimal_str()?;
     c.lit(br#","side":""#)?;
-    let side = Side::from_text(c.str_body()?)?;
+    let side = c.side_lower()?;
     c.lit(br#","ts":""#)?;
     let exch_ts_ns = c.ms_str()?;
     c.lit(b"}]}")?;
