@@ -341,7 +341,7 @@ impl HistoryStore {
         let head_start = cursor.head_bucket.wrapping_mul(cfg.bucket_ns);
         let in_head = cursor.head_bucket != i64::MIN
             && ts_ns >= head_start
-            && ts_ns - head_start < cfg.bucket_ns;
+            && ts_ns.saturating_sub(head_start) < cfg.bucket_ns;
         let bucket_no = if in_head {
             cursor.head_bucket
         } else {
@@ -353,7 +353,10 @@ impl HistoryStore {
                 if cursor.head_bucket != i64::MIN {
                     // Buckets skipped by a silence must read as empty, not as the data of
                     // `buckets` seconds earlier.
-                    let skipped = (bucket_no - cursor.head_bucket - 1).min(cfg.buckets as i64);
+                    let skipped = bucket_no
+                        .saturating_sub(cursor.head_bucket)
+                        .saturating_sub(1)
+                        .min(cfg.buckets as i64);
                     for k in 1..=skipped {
                         let slot = slot_of(cursor.head_bucket + k, cfg.buckets);
                         self.bucket_px[base + slot].store(0, Ordering::Relaxed);

@@ -76,7 +76,7 @@ impl LivePairs {
                         continue;
                     }
                     let other = row[other_ex.index()];
-                    if !other.live || ts - other.ts_ns > self.stale_after_ns {
+                    if !other.live || ts.saturating_sub(other.ts_ns) > self.stale_after_ns {
                         continue;
                     }
                     let Some((pair, _)) = VenuePair::lookup(q.exchange, other_ex) else {
@@ -95,7 +95,7 @@ impl LivePairs {
                         dev_pct: (bid_a / bid_b - 1.0) * 100.0,
                         exec_ab_pct: (bid_b - ask_a) / ask_a * 100.0,
                         exec_ba_pct: (bid_a - ask_b) / ask_b * 100.0,
-                        other_age_ns: (ts - other.ts_ns).max(0),
+                        other_age_ns: ts.saturating_sub(other.ts_ns).max(0),
                     });
                 }
             }

@@ -242,7 +242,7 @@ pub fn merge_raw(a: &[HistPoint], b: &[HistPoint], stale_after_ns: i64, out: &mu
         }
         let other = if mine_is_a { last_b } else { last_a };
         let Some(o) = other else { continue };
-        if o.is_down() || p.ts_ns - o.ts_ns > stale_after_ns {
+        if o.is_down() || p.ts_ns.saturating_sub(o.ts_ns) > stale_after_ns {
             continue;
         }
         let (pa, pb) = if mine_is_a { (p, o) } else { (o, p) };
@@ -281,7 +281,10 @@ pub fn merge_buckets(
         };
         let fresh = |bucket: &HistBucket| {
             !bucket.last_bid.is_nan()
-                && (no - bucket.bucket_no).saturating_mul(bucket_ns) <= stale_after_ns
+                && no
+                    .saturating_sub(bucket.bucket_no)
+                    .saturating_mul(bucket_ns)
+                    <= stale_after_ns
         };
         if fresh(&x) && fresh(&y) {
             out.push(

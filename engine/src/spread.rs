@@ -413,7 +413,7 @@ impl SpreadCore {
             if !other.live {
                 continue;
             }
-            if ts - other.ts_ns > self.config.stale_after_ns {
+            if ts.saturating_sub(other.ts_ns) > self.config.stale_after_ns {
                 self.counters.stale_legs += 1;
                 continue;
             }

@@ -428,3 +428,43 @@ fn ranking_keeps_the_best_n_symbols_best_first() {
     assert_eq!(board.read(&mut read), Some(SEC));
     assert_eq!(read, top);
 }
+
+/// Receive times come from files and clocks: extreme ones must not overflow any age,
+/// staleness or bucket arithmetic (a panic in debug builds, a wrong answer in release).
+#[test]
+fn extreme_receive_times_never_overflow() {
+    let reg = registry(&[Exchange::Binance, Exchange::Okx], 1);
+    let mut core = SpreadCore::new(
+        &reg,
+        CoreConfig {
+            history: arb_engine::HistoryConfig {
+                buckets: 4,
+                bucket_ns: SEC,
+                raw_points: 4,
+            },
+            ..CoreConfig::default()
+        },
+    );
+    let mut live = LivePairs::new(1, CoreConfig::default().stale_after_ns);
+    for (ex, ts) in [
+        (Exchange::Binance, i64::MIN),
+        (Exchange::Okx, i64::MAX - 1),
+        (Exchange::Binance, i64::MIN + 1),
+        (Exchange::Okx, 0),
+        (Exchange::Binance, i64::MAX),
+    ] {
+        let out = run(&mut core, &[quote(0, ex, 10.0, 10.1, ts)]);
+        live_spreads(&mut live, &out);
+    }
+    core.top_opportunities(i64::MIN, 5, &mut Vec::new());
+    core.top_opportunities(i64::MAX, 5, &mut Vec::new());
+    let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
+    for horizon in [arb_engine::pairs::Horizon::Raw, arb_engine::pairs::Horizon::Buckets] {
+        arb_engine::pairs::PairReader::default()
+            .read(
+                core.history(),
+                &arb_engine::pairs::PairQuery::new(SymbolId(0), pair, horizon),
+            )
+            .unwrap();
+    }
+}

@@ -184,7 +184,7 @@ impl FeedWorker {
         let scratch = &mut self.scratch;
         let tally = &mut self.tally;
         let recorder = &mut self.recorder;
-        let unshifted_recv_ns = recv_ts_ns - self.time_shift_ns;
+        let unshifted_recv_ns = recv_ts_ns.saturating_sub(self.time_shift_ns);
         scratch.clear();
         let ex = exchange.index();
         let result = decoder.decode(kind, payload, &mut |d| match d {
@@ -194,7 +194,12 @@ impl FeedWorker {
                     return;
                 };
                 if q.exch_ts_ns != 0 {
-                    note_exch_latency(tally, recorder, exchange, unshifted_recv_ns - q.exch_ts_ns);
+                    note_exch_latency(
+                        tally,
+                        recorder,
+                        exchange,
+                        unshifted_recv_ns.saturating_sub(q.exch_ts_ns),
+                    );
                 }
                 scratch.push(Event::Quote(Quote {
                     symbol,
@@ -214,7 +219,12 @@ impl FeedWorker {
                     return;
                 };
                 if t.exch_ts_ns != 0 {
-                    note_exch_latency(tally, recorder, exchange, unshifted_recv_ns - t.exch_ts_ns);
+                    note_exch_latency(
+                        tally,
+                        recorder,
+                        exchange,
+                        unshifted_recv_ns.saturating_sub(t.exch_ts_ns),
+                    );
                 }
                 scratch.push(Event::Trade(Trade {
                     symbol,

@@ -107,3 +107,16 @@ fn a_disconnect_resets_the_book_and_always_reaches_the_core() {
     assert_eq!(quotes(&mut rx), 0);
     assert_eq!(stats.decode_errors_total(), 1);
 }
+
+/// Replayed receive times are whatever the file holds: extreme ones must not overflow the
+/// exchange→receive latency arithmetic.
+#[test]
+fn extreme_receive_times_never_overflow() {
+    let (mut w, mut rx, _stats) = worker();
+    w.set_time_shift(i64::MAX);
+    w.on_frame(Exchange::Bybit, 1, FrameKind::Text, i64::MIN, SNAPSHOT);
+    w.set_time_shift(i64::MIN);
+    w.on_frame(Exchange::Bybit, 1, FrameKind::Text, i64::MAX, SNAPSHOT);
+    w.finish();
+    assert_eq!(quotes(&mut rx), 2);
+}

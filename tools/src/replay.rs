@@ -198,7 +198,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             "Bad capture tail; replaying the valid prefix"
         );
     }
-    let span_ns = stats.span_ns().max(0) + 1_000_000;
+    let span_ns = stats.span_ns().max(0).saturating_add(1_000_000);
 
     let config = CoreConfig {
         history: HistoryConfig {
