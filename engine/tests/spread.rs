@@ -459,7 +459,10 @@ fn extreme_receive_times_never_overflow() {
     core.top_opportunities(i64::MIN, 5, &mut Vec::new());
     core.top_opportunities(i64::MAX, 5, &mut Vec::new());
     let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
-    for horizon in [arb_engine::pairs::Horizon::Raw, arb_engine::pairs::Horizon::Buckets] {
+    for horizon in [
+        arb_engine::pairs::Horizon::Raw,
+        arb_engine::pairs::Horizon::Buckets,
+    ] {
         arb_engine::pairs::PairReader::default()
             .read(
                 core.history(),
