@@ -48,8 +48,6 @@ pub struct CoreWorker {
     events: u64,
     outputs: u64,
     max_depth: u64,
-    /// Gap records of the shutdown (cold).
-    scratch: Vec<CoreOut>,
     board: Arc<RankingBoard>,
     ranking_scratch: Vec<(SymbolId, f64)>,
     next_publish_mono_ns: i64,
@@ -90,7 +88,6 @@ impl CoreWorker {
             events: 0,
             outputs: 0,
             max_depth: 0,
-            scratch: Vec::new(),
             board: Arc::new(RankingBoard::new(64)),
             ranking_scratch: Vec::new(),
             next_publish_mono_ns: 0,
@@ -205,17 +202,15 @@ impl CoreWorker {
     /// Closes open gaps at `end_ns`, flushes histograms, counters and the ranking, and
     /// hangs up the output ring so the sink can finish; returns the core for reports.
     pub fn finish(mut self, end_ns: i64) -> SpreadCore {
-        let scratch = &mut self.scratch;
-        scratch.clear();
-        self.core.close_gaps(end_ns, &mut |o| scratch.push(o));
         let now = clock::mono_ns();
-        for o in &self.scratch {
-            self.out.push(Envelope {
-                item: *o,
+        let (out, outputs) = (&mut self.out, &mut self.outputs);
+        self.core.close_gaps(end_ns, &mut |o| {
+            out.push(Envelope {
+                item: o,
                 stamp_ns: now,
             });
-        }
-        self.outputs += self.scratch.len() as u64;
+            *outputs += 1;
+        });
         self.out.notify();
         self.recorder.flush(clock::wall_ns());
         self.publish();

@@ -38,19 +38,23 @@ fn spread(dev: f64, exec_ab: f64, exec_ba: f64) -> SpreadUpdate {
     }
 }
 
+fn raw_quote(ex: Exchange, bid: f64, ask: f64, ts: i64) -> Quote {
+    Quote {
+        symbol: SymbolId(0),
+        exchange: ex,
+        conn_id: 0,
+        bid_px: bid,
+        bid_qty: 1.0,
+        ask_px: ask,
+        ask_qty: 1.0,
+        exch_ts_ns: 0,
+        recv_ts_ns: ts,
+    }
+}
+
 fn quote(ex: Exchange, bid: f64, ask: f64, ts: i64) -> CoreOut {
     CoreOut::Quote(QuoteUpdate {
-        quote: Quote {
-            symbol: SymbolId(0),
-            exchange: ex,
-            conn_id: 0,
-            bid_px: bid,
-            bid_qty: 1.0,
-            ask_px: ask,
-            ask_qty: 1.0,
-            exch_ts_ns: 0,
-            recv_ts_ns: ts,
-        },
+        quote: raw_quote(ex, bid, ask, ts),
         own_spread_pct: 0.0,
         history_ts_ns: ts,
     })
@@ -102,17 +106,7 @@ fn extreme_prices_through_the_core_stay_valid_json() {
         (Exchange::Okx, 1e300, 1e308),
         (Exchange::Binance, 1e308, 1e308),
     ] {
-        let q = Event::Quote(Quote {
-            symbol: SymbolId(0),
-            exchange: ex,
-            conn_id: 0,
-            bid_px: bid,
-            bid_qty: 1.0,
-            ask_px: ask,
-            ask_qty: 1.0,
-            exch_ts_ns: 0,
-            recv_ts_ns: 1,
-        });
+        let q = Event::Quote(raw_quote(ex, bid, ask, 1));
         core.on_event(&q, &mut |o| outs.push(o));
     }
     let mut live = LivePairs::new(reg.len(), cfg.stale_after_ns);
