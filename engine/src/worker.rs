@@ -1,6 +1,6 @@
 //! The spread-core thread's loop body: drains the feed rings round-robin, runs the core,
-//! stamps and forwards its outputs to the I/O ring, and records the decoded→core-done
-//! latency.
+//! stamps and forwards its outputs to the I/O ring (and the store's tap ring), and records
+//! the decoded→core-done latency.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,12 +37,51 @@ pub struct CoreStats {
     pub max_input_depth: AtomicU64,
 }
 
+/// Outputs a tap ring (the store's) dropped because it was full, by kind.
+#[derive(Debug, Default)]
+pub struct TapDrops {
+    /// Quote updates.
+    pub quotes: AtomicU64,
+    /// Trades.
+    pub trades: AtomicU64,
+    /// Signals.
+    pub signals: AtomicU64,
+    /// Gap records.
+    pub gaps: AtomicU64,
+    /// Connection state changes.
+    pub states: AtomicU64,
+}
+
+impl TapDrops {
+    #[cold]
+    fn count(&self, o: &CoreOut) {
+        let c = match o {
+            CoreOut::Quote(_) => &self.quotes,
+            CoreOut::Trade(_) => &self.trades,
+            CoreOut::Signal(_) => &self.signals,
+            CoreOut::Gap(_) => &self.gaps,
+            CoreOut::Venue(_) => &self.states,
+        };
+        // Relaxed: a statistic.
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A second output ring with its own policy (the Parquet store's): every output goes to
+/// it as well; when it is full under `DropNewest`, the output is dropped there only.
+#[derive(Debug)]
+struct Tap {
+    tx: RingTx<Envelope<CoreOut>>,
+    drops: Arc<TapDrops>,
+}
+
 /// Owns the spread core and its rings.
 #[derive(Debug)]
 pub struct CoreWorker {
     core: SpreadCore,
     inputs: Vec<FeedRx>,
     out: RingTx<Envelope<CoreOut>>,
+    tap: Option<Tap>,
     recorder: StageRecorder,
     stats: Arc<CoreStats>,
     events: u64,
@@ -83,6 +122,7 @@ impl CoreWorker {
             core,
             inputs,
             out,
+            tap: None,
             recorder,
             stats,
             events: 0,
@@ -94,6 +134,17 @@ impl CoreWorker {
             last_event_ts_ns: 0,
             ranking_clock: RankingClock::Data,
         }
+    }
+
+    /// Also sends every output to `tx` (the store's ring), before the main output ring;
+    /// returns the counters of what `tx` dropped.
+    pub fn with_tap(&mut self, tx: RingTx<Envelope<CoreOut>>) -> Arc<TapDrops> {
+        let drops = Arc::new(TapDrops::default());
+        self.tap = Some(Tap {
+            tx,
+            drops: Arc::clone(&drops),
+        });
+        drops
     }
 
     /// Returns the ranking board the core publishes (top symbols by best executable
@@ -149,12 +200,18 @@ impl CoreWorker {
                     Event::Venue(v) => v.ts_ns,
                 };
                 self.last_event_ts_ns = self.last_event_ts_ns.max(ts);
-                let (out, outputs) = (&mut self.out, &mut self.outputs);
+                let (out, tap, outputs) = (&mut self.out, &mut self.tap, &mut self.outputs);
                 self.core.on_event(&env.item, &mut |o| {
-                    out.push(Envelope {
+                    let env = Envelope {
                         item: o,
                         stamp_ns: free_ns,
-                    });
+                    };
+                    if let Some(t) = tap.as_mut()
+                        && !t.tx.push(env)
+                    {
+                        t.drops.count(&o);
+                    }
+                    out.push(env);
                     *outputs += 1;
                 });
                 free_ns = clock::mono_ns();
@@ -166,6 +223,9 @@ impl CoreWorker {
         if done > 0 {
             self.events += done as u64;
             self.out.notify();
+            if let Some(t) = &self.tap {
+                t.tx.notify();
+            }
         }
         done
     }
@@ -203,15 +263,24 @@ impl CoreWorker {
     /// hangs up the output ring so the sink can finish; returns the core for reports.
     pub fn finish(mut self, end_ns: i64) -> SpreadCore {
         let now = clock::mono_ns();
-        let (out, outputs) = (&mut self.out, &mut self.outputs);
+        let (out, tap, outputs) = (&mut self.out, &mut self.tap, &mut self.outputs);
         self.core.close_gaps(end_ns, &mut |o| {
-            out.push(Envelope {
+            let env = Envelope {
                 item: o,
                 stamp_ns: now,
-            });
+            };
+            if let Some(t) = tap.as_mut()
+                && !t.tx.push(env)
+            {
+                t.drops.count(&o);
+            }
+            out.push(env);
             *outputs += 1;
         });
         self.out.notify();
+        if let Some(t) = &self.tap {
+            t.tx.notify();
+        }
         self.recorder.flush(clock::wall_ns());
         self.publish();
         self.publish_ranking();

@@ -10,6 +10,8 @@ mod latency;
 mod pipeline;
 mod replay;
 mod report;
+mod shutdown;
+mod store_opts;
 
 /// arb: a low-latency, bounded-memory cross-exchange spread monitor for crypto spot markets.
 #[derive(Debug, Parser)]
@@ -32,7 +34,7 @@ enum Command {
     Gen(generate::GenArgs),
     /// Drive a capture through the whole pipeline and report throughput, latency
     /// percentiles per stage, drops, errors and memory.
-    Replay(replay::ReplayArgs),
+    Replay(Box<replay::ReplayArgs>),
     /// Print p50 / p90 / p99 / p99.9 / max per stage from an HdrHistogram interval log.
     Latency(latency::LatencyArgs),
 }

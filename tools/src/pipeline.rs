@@ -15,11 +15,15 @@ use arb_engine::clock::{self, Stopwatch};
 use arb_engine::link;
 use arb_engine::metrics::{StageCollector, StageHistograms, stage_channel};
 use arb_engine::ranking::RankingBoard;
-use arb_engine::ring::{Doorbell, FullPolicy, Idle, RingBuffer, RingTx, WaitMode};
-use arb_engine::worker::{CoreStats, CoreWorker};
+use arb_engine::ring::{
+    Doorbell, Envelope, FullPolicy, Idle, Producer, RingBuffer, RingTx, WaitMode,
+};
+use arb_engine::spread::CoreOut;
+use arb_engine::worker::{CoreStats, CoreWorker, TapDrops};
 use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry};
 use arb_feeds::feed::{FeedStats, FeedWorker};
 use arb_io::sink::{SinkStats, SinkWorker};
+use arb_io::store::{Recovery, StoreConfig, StoreStats, StoreWorker};
 
 /// How often hot threads hand their histograms to the collector.
 const FLUSH_INTERVAL_NS: i64 = 1_000_000_000;
@@ -64,6 +68,40 @@ pub(crate) struct PipelineSpec {
     pub(crate) layout: Layout,
 }
 
+/// The Parquet store, opened before the run (so its start-up scan can be reported) and
+/// attached to the core by its own ring.
+pub(crate) struct StoreAttach {
+    worker: StoreWorker,
+    tx: Producer<Envelope<CoreOut>>,
+}
+
+impl StoreAttach {
+    /// Opens the store (lock, recovery scan) with a ring of `ring_capacity` slots.
+    ///
+    /// # Errors
+    /// The root cannot be created or written, or another process holds it.
+    pub(crate) fn open(
+        config: StoreConfig,
+        spec: &PipelineSpec,
+    ) -> anyhow::Result<(Self, Recovery)> {
+        let (tx, rx) = RingBuffer::new(spec.ring_capacity);
+        let (worker, recovery) = StoreWorker::open(config, &spec.registry, &spec.core_config, rx)?;
+        Ok((StoreAttach { worker, tx }, recovery))
+    }
+
+    /// Bytes the store's ring reserves.
+    pub(crate) fn ring_bytes(ring_capacity: usize) -> usize {
+        ring_capacity * size_of::<Envelope<CoreOut>>()
+    }
+}
+
+/// What the store did in a run.
+pub(crate) struct StoreOutcome {
+    pub(crate) stats: Arc<StoreStats>,
+    /// Outputs the store's ring dropped (full), by kind.
+    pub(crate) ring_drops: Arc<TapDrops>,
+}
+
 /// What the collector loop reports every 100 ms.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Progress {
@@ -92,10 +130,12 @@ pub(crate) struct Outcome {
     pub(crate) core: SpreadCore,
     pub(crate) ranking: Arc<RankingBoard>,
     pub(crate) hash: Option<u64>,
+    pub(crate) store: Option<StoreOutcome>,
 }
 
 /// Builds the rings and workers, runs every source to its end (or until a hook stops it),
-/// drains the core and the sink, and returns the counters, histograms and the core.
+/// drains the core, the sink and the store, and returns the counters, histograms and the
+/// core.
 ///
 /// # Errors
 /// A thread that cannot be spawned or that panicked; the sink's write error.
@@ -103,6 +143,7 @@ pub(crate) fn run(
     spec: &PipelineSpec,
     mut sources: Vec<Box<dyn Source>>,
     configure_sink: impl FnOnce(SinkWorker) -> SinkWorker,
+    store: Option<StoreAttach>,
     hooks: Hooks<'_>,
 ) -> anyhow::Result<Outcome> {
     let feeds = sources.len();
@@ -142,7 +183,18 @@ pub(crate) fn run(
     collectors.push(core_col);
     let core_stats = Arc::new(CoreStats::default());
     let core = SpreadCore::new(&spec.registry, spec.core_config);
-    let core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
+    let mut core_worker = CoreWorker::new(core, inputs, out_tx, core_rec, Arc::clone(&core_stats));
+    let store_bell = Doorbell::new();
+    // The store's ring takes the pipeline's policy: a replay waits for the store (no row
+    // lost), live use drops and counts per kind.
+    let (store_worker, store_drops) = match store {
+        Some(StoreAttach { worker, tx }) => {
+            let drops = core_worker.with_tap(RingTx::new(tx, spec.policy, Arc::clone(&store_bell)));
+            (Some(worker), Some(drops))
+        }
+        None => (None, None),
+    };
+    let store_stats = store_worker.as_ref().map(StoreWorker::stats);
     let ranking = core_worker.ranking();
     let (sink_rec, sink_col) = stage_channel(FLUSH_INTERVAL_NS, 3);
     collectors.push(sink_col);
@@ -169,9 +221,18 @@ pub(crate) fn run(
     let (final_core, hash) = std::thread::scope(|scope| -> anyhow::Result<_> {
         let stop = &stop;
         let mut feed_handles = Vec::new();
+        let mut store_handle = None;
         let work: std::thread::ScopedJoinHandle<'_, (SpreadCore, std::io::Result<Option<u64>>)> =
             match spec.layout {
                 Layout::Threads => {
+                    if let Some(store) = store_worker {
+                        let bell = Arc::clone(&store_bell);
+                        store_handle = Some(
+                            std::thread::Builder::new()
+                                .name("io-store".into())
+                                .spawn_scoped(scope, move || store_loop(store, &bell))?,
+                        );
+                    }
                     for (i, (mut worker, mut source)) in
                         feed_workers.into_iter().zip(sources.drain(..)).enumerate()
                     {
@@ -236,6 +297,7 @@ pub(crate) fn run(
                                 &mut *source,
                                 core_worker,
                                 sink,
+                                store_worker,
                                 stop,
                                 spec.ring_capacity,
                             )
@@ -266,6 +328,10 @@ pub(crate) fn run(
             h.join()
                 .map_err(|_| anyhow::anyhow!("a feed thread panicked"))?;
         }
+        if let Some(h) = store_handle {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("the store thread panicked"))?;
+        }
         let (core, hash) = work
             .join()
             .map_err(|_| anyhow::anyhow!("the core or sink thread panicked"))?;
@@ -292,7 +358,36 @@ pub(crate) fn run(
         core: final_core,
         ranking,
         hash,
+        store: store_stats
+            .zip(store_drops)
+            .map(|(stats, ring_drops)| StoreOutcome { stats, ring_drops }),
     })
+}
+
+/// The store thread: drain the store's ring until the core hung up, writing files as they
+/// fill or age, then write everything buffered. Not a hot thread: it always sleeps when
+/// idle (its doorbell or the park timeout wakes it to roll files on time).
+fn store_loop(mut store: StoreWorker, bell: &Doorbell) {
+    bell.bind();
+    let mut idle = Idle::new(WaitMode::Wait);
+    let mut since_roll = 0u32;
+    loop {
+        let n = store.pump();
+        if n > 0 {
+            idle.reset();
+        } else if store.input_closed() {
+            break;
+        } else {
+            idle.idle(bell, || store.has_input());
+        }
+        since_roll += 1;
+        if since_roll >= 16 {
+            since_roll = 0;
+            store.maybe_roll();
+        }
+    }
+    store.finish();
+    tracing::info!("Store done");
 }
 
 /// The core thread: pump the feed rings until every feed hung up and its ring is drained.
@@ -355,6 +450,7 @@ fn run_inline(
     source: &mut dyn Source,
     mut core: CoreWorker,
     mut sink: SinkWorker,
+    mut store: Option<StoreWorker>,
     stop: &AtomicBool,
     ring_capacity: usize,
 ) -> (SpreadCore, std::io::Result<Option<u64>>) {
@@ -362,25 +458,36 @@ fn run_inline(
     // outputs: ticking every `ring_capacity / 8192` records keeps both rings from filling.
     let tick_every = (ring_capacity as u64 / 8192).max(1);
     let mut since_flush = 0u32;
-    let mut drain = |core: &mut CoreWorker, sink: &mut SinkWorker| {
-        while core.pump() > 0 {
-            while sink.pump() > 0 {}
-        }
-        since_flush += 1;
-        if since_flush >= 256 {
-            since_flush = 0;
-            core.maybe_flush();
-            sink.maybe_flush();
-        }
-    };
+    let mut drain =
+        |core: &mut CoreWorker, sink: &mut SinkWorker, store: &mut Option<StoreWorker>| {
+            while core.pump() > 0 {
+                while sink.pump() > 0 {}
+                if let Some(st) = store.as_mut() {
+                    while st.pump() > 0 {}
+                }
+            }
+            since_flush += 1;
+            if since_flush >= 256 {
+                since_flush = 0;
+                core.maybe_flush();
+                sink.maybe_flush();
+                if let Some(st) = store.as_mut() {
+                    st.maybe_roll();
+                }
+            }
+        };
     tracing::info!("Inline pipeline started");
     source.run(worker, stop, tick_every, &mut || {
-        drain(&mut core, &mut sink)
+        drain(&mut core, &mut sink, &mut store)
     });
     worker.finish();
-    drain(&mut core, &mut sink);
+    drain(&mut core, &mut sink, &mut store);
     let core = core.finish(clock::wall_ns());
     while sink.pump() > 0 {}
+    if let Some(mut st) = store {
+        while st.pump() > 0 {}
+        st.finish();
+    }
     tracing::info!("Inline pipeline done");
     (core, sink.finish())
 }

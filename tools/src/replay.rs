@@ -25,8 +25,10 @@ use arb_feeds::{FrameKind, ParseError};
 use arb_io::jsonl::JsonlWriter;
 use serde_json::{Value, json};
 
-use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Source};
+use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Source, StoreAttach};
 use crate::report::{self, MachineHeader};
+use crate::shutdown::Shutdown;
+use crate::store_opts::{self, StoreOpts};
 
 /// Arguments of `arb replay`.
 #[derive(Debug, clap::Args)]
@@ -37,6 +39,7 @@ Examples:
   arb replay /tmp/m.arbcap --speed 1x --report-json r.json  # at recorded pace
   arb replay /tmp/m.arbcap --loop forever --duration 600    # soak: RSS must stay flat
   arb replay /tmp/m.arbcap --output spreads.jsonl --hlog lat.hlog && arb latency lat.hlog
+  arb replay /tmp/m.arbcap --store data/ --report-json r.json  # keep everything as Parquet
 
 The capture is memory-mapped: do not truncate or rewrite it while it is being replayed \
 (the process would be killed with SIGBUS). Captures written by arb are published by rename, \
@@ -45,6 +48,9 @@ so replaying one while arb records the next is safe.
 Full rings: by default the replay source waits for the core and the core waits for the sink \
 (a file loses nothing by waiting, and results stay deterministic); --drop-when-full drops \
 and counts instead, as the live pipeline does. Venue-state events are never dropped.
+
+SIGTERM / SIGINT stop the replay in order: sources stop, the rings drain, the store writes \
+and closes every file, the report is printed; a second signal exits at once.
 
 Diagnostics: --log info (or RUST_LOG=info) logs start-up, thread start and stop and the \
 end of the run; warnings (bad capture tail, refused connection ids) show by default.")]
@@ -119,6 +125,8 @@ pub(crate) struct ReplayArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    store: StoreOpts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -208,11 +216,17 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         },
         ..CoreConfig::default()
     };
+    let store_config = args.store.config()?;
     let threads_with_histograms = args.feeds + 2;
     let res = Reservation {
         core_bytes: SpreadCore::bytes_for(&registry, &config),
         ring_bytes: args.feeds * link::bytes_for(args.ring_capacity, link::DEFAULT_LANE_CAPACITY)
-            + args.ring_capacity * size_of::<Envelope<CoreOut>>(),
+            + args.ring_capacity * size_of::<Envelope<CoreOut>>()
+            + if store_config.is_some() {
+                StoreAttach::ring_bytes(args.ring_capacity)
+            } else {
+                0
+            },
         histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
     };
     let budget = args.memory_budget_mb * 1024 * 1024;
@@ -268,6 +282,21 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         pins,
         layout,
     };
+    let store = match store_config {
+        Some(config) => {
+            let (attach, recovery) = StoreAttach::open(config.clone(), &spec)?;
+            eprintln!("{}", store_opts::startup_line("replay", &config, &recovery));
+            eprintln!(
+                "arb replay: store buffers up to {} of rows (--store-file-rows {}), files close within {} s",
+                report::mib(args.store.buffer_bytes() as u64),
+                config.max_file_rows,
+                config.max_file_age_ns as f64 / 1e9
+            );
+            Some(attach)
+        }
+        None => None,
+    };
+    let shutdown = Shutdown::install()?;
     let capture = Arc::new(capture);
     let sources: Vec<Box<dyn Source>> = (0..args.feeds)
         .map(|i| {
@@ -309,6 +338,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         "Replay starting"
     );
     let mut last_print = 0.0;
+    let mut stopping = false;
     let mut rss_at_60s: Option<u64> = None;
     let mut rss_max = 0u64;
     let outcome = pipeline::run(
@@ -323,6 +353,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 None => sink,
             }
         },
+        store,
         Hooks {
             histograms: &mut |h| {
                 if let Some(out) = hlog.as_mut() {
@@ -346,7 +377,13 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                         report::mib(rss)
                     );
                 }
-                args.duration.is_some_and(|d| p.elapsed_s >= d)
+                if shutdown.requested() && !stopping {
+                    stopping = true;
+                    eprintln!(
+                        "arb replay: stop requested (SIGTERM/SIGINT): draining and closing files; a second signal exits at once"
+                    );
+                }
+                stopping || args.duration.is_some_and(|d| p.elapsed_s >= d)
             },
         },
     )?;
@@ -632,7 +669,7 @@ impl Summary<'_> {
         let mut top = Vec::new();
         self.outcome.ranking.read(&mut top);
         top.truncate(5);
-        json!({
+        let mut j = json!({
             "machine": MachineHeader::detect().to_json(),
             "frames": frames,
             "events": events,
@@ -663,7 +700,13 @@ impl Summary<'_> {
             "output_hash": self.outcome.hash.map(|h| format!("{h:016x}")),
             "top_opportunities": top.iter().map(|(s, v)| json!({"symbol": self.registry.name(*s), "best_exec_pct": v})).collect::<Vec<_>>(),
             "latency_ns": latency,
-        })
+        });
+        if let (Some(st), Value::Object(m)) = (&self.outcome.store, &mut j)
+            && let Value::Object(store) = store_opts::report_json(st)
+        {
+            m.extend(store);
+        }
+        j
     }
 
     fn to_text(&self) -> String {
@@ -700,6 +743,9 @@ impl Summary<'_> {
             report::mib(self.rss),
             report::mib(self.rss_max)
         ));
+        if let Some(st) = &self.outcome.store {
+            s.push_str(&store_opts::report_line(st));
+        }
         s.push_str(&report::latency_table(&self.outcome.totals));
         if let Some(h) = self.outcome.hash {
             s.push_str(&format!("output hash {h:016x}\n"));

@@ -2,6 +2,14 @@
 //! sees, written by its own I/O thread as zstd Parquet under hive partitions
 //! `<root>/<kind>/date=YYYY-MM-DD/hour=HH/`, published by rename only when complete.
 //!
-//! [`schema`] is the contract readers depend on.
+//! [`schema`] is the contract readers depend on; [`file`] owns the root, the rename
+//! protocol and crash recovery; [`worker`] is the thread that feeds them.
 
+pub mod file;
+pub mod rows;
 pub mod schema;
+pub mod worker;
+
+pub use file::{FileConfig, Recovery, StoreError, StoreFiles, Written};
+pub use schema::Kind;
+pub use worker::{StoreConfig, StoreStats, StoreWorker};
