@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# What the tests need beyond the Rust toolchain: python3 with pyarrow and duckdb (the store
+# tests read arb's Parquet with them, independently of arb's own reader). Idempotent;
+# reaches only Debian's and PyPI's package servers, and only when something is missing.
+set -euo pipefail
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq python3 python3-pip
+fi
+if ! python3 -c "import pyarrow, duckdb" >/dev/null 2>&1; then
+  python3 -m pip install --quiet pyarrow duckdb \
+    || python3 -m pip install --quiet --break-system-packages pyarrow duckdb
+fi
+python3 -c "import pyarrow, duckdb; print('setup: pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
