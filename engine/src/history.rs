@@ -416,6 +416,40 @@ impl HistoryStore {
         Err(HistoryError::Busy)
     }
 
+    /// The newest raw point of series `s` (a down marker after a disconnect), or `None`
+    /// before the first; a seqlock read of one point, for tables that need only the
+    /// latest quote of many series.
+    ///
+    /// # Errors
+    /// [`HistoryError::Busy`] after the retries; [`HistoryError::NoSeries`].
+    pub fn latest(&self, s: usize) -> Result<Option<HistPoint>, HistoryError> {
+        let meta = self.meta.get(s).ok_or(HistoryError::NoSeries)?;
+        let cfg = &self.config;
+        for _ in 0..crate::sync::READ_RETRIES {
+            // Same protocol as `read`.
+            let s1 = meta.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                spin_loop();
+                continue;
+            }
+            let n = meta.raw_written.load(Ordering::Relaxed);
+            let point = (n > 0).then(|| {
+                let slot = s * cfg.raw_points + ((n - 1) % cfg.raw_points as u64) as usize;
+                let (bid, ask) = px_split(self.raw_px[slot].load(Ordering::Relaxed));
+                HistPoint {
+                    ts_ns: self.raw_ts[slot].load(Ordering::Relaxed),
+                    bid,
+                    ask,
+                }
+            });
+            fence(Ordering::Acquire);
+            if meta.seq.load(Ordering::Relaxed) == s1 {
+                return Ok(point);
+            }
+        }
+        Err(HistoryError::Busy)
+    }
+
     fn copy(&self, s: usize, meta: &Meta, out: &mut SeriesSnapshot) {
         let cfg = &self.config;
         out.raw.clear();

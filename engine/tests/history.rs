@@ -282,3 +282,30 @@ fn derived_series_match_the_windows_on_a_small_stream() {
         assert_eq!(series.ts_ns[k], snap.raw[k].ts_ns);
     }
 }
+
+#[test]
+fn latest_is_the_newest_raw_point_of_a_full_read() {
+    use arb_engine::history::{HistoryStore, SeriesCursor, SeriesSnapshot};
+    let reg = registry(1);
+    let cfg = HistoryConfig {
+        buckets: 8,
+        bucket_ns: 1_000_000_000,
+        raw_points: 4,
+    };
+    let store = HistoryStore::new(&reg, cfg);
+    let s = store
+        .series_of(arb_engine::SymbolId(0), arb_engine::Exchange::Binance)
+        .unwrap();
+    assert_eq!(store.latest(s), Ok(None));
+    let mut c = SeriesCursor::EMPTY;
+    let mut snap = SeriesSnapshot::default();
+    // Past the raw ring's size, so the newest point sits in a wrapped slot.
+    for i in 0..7 {
+        store.append(s, &mut c, 1_000 + i, 10.0 + i as f64, 11.0 + i as f64);
+        store.read(s, &mut snap).unwrap();
+        assert_eq!(store.latest(s).unwrap(), snap.raw.last().copied());
+    }
+    store.append_down(s, &mut c, 2_000);
+    assert!(store.latest(s).unwrap().unwrap().is_down());
+    assert!(store.latest(usize::MAX).is_err());
+}

@@ -7,5 +7,6 @@
 
 pub mod jsonl;
 pub mod names;
+pub mod serve;
 pub mod sink;
 pub mod store;

@@ -3,14 +3,15 @@
 //! output hash, [`JsonlWriter`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use arb_engine::TradeId;
 use arb_engine::clock;
+use arb_engine::event::ConnState;
 use arb_engine::live_pairs::LivePairs;
 use arb_engine::metrics::{Stage, StageRecorder};
 use arb_engine::ring::{Consumer, Envelope};
 use arb_engine::spread::{CoreOut, SpreadUpdate};
+use arb_engine::{Exchange, TradeId};
 
 use crate::jsonl::JsonlWriter;
 
@@ -32,6 +33,32 @@ pub struct SinkStats {
     pub gaps: AtomicU64,
     /// Connection state changes.
     pub states: AtomicU64,
+    /// Per venue, indexed by `Exchange::index`.
+    pub venues: [VenueCounters; Exchange::COUNT],
+}
+
+/// What the sink saw of one venue (from the core's outputs).
+#[derive(Debug, Default)]
+pub struct VenueCounters {
+    /// Quotes and trades.
+    pub messages: AtomicU64,
+    /// Receive time of the newest quote or trade, ns since the epoch (`0`: none yet).
+    pub last_ts_ns: AtomicI64,
+    /// Connections up now.
+    pub connections_up: AtomicU64,
+    /// Connections that came up again after a drop.
+    pub reconnects: AtomicU64,
+    /// Connections that dropped.
+    pub disconnects: AtomicU64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct VenueLocal {
+    messages: u64,
+    last_ts_ns: i64,
+    up: u64,
+    reconnects: u64,
+    disconnects: u64,
 }
 
 /// A 64-bit hash over a canonical word form of every output (timing stamps excluded), so
@@ -121,6 +148,7 @@ pub struct SinkWorker {
     stats: Arc<SinkStats>,
     /// Quotes, trades, derived spreads, signals, gaps, state changes.
     counts: [u64; 6],
+    venues: [VenueLocal; Exchange::COUNT],
     hash: Option<OutputHash>,
     /// Derives each quote's pair spreads for the hash and the JSON lines (off the core).
     pairs: Option<LivePairs>,
@@ -140,6 +168,7 @@ impl SinkWorker {
             recorder,
             stats,
             counts: [0; 6],
+            venues: [VenueLocal::default(); Exchange::COUNT],
             hash: None,
             pairs: None,
             jsonl: None,
@@ -191,11 +220,37 @@ impl SinkWorker {
             self.recorder.record(Stage::CoreToSink, now - env.stamp_ns);
             let o = &env.item;
             let k = match o {
-                CoreOut::Quote(_) => 0,
-                CoreOut::Trade(_) => 1,
+                CoreOut::Quote(u) => {
+                    let v = &mut self.venues[u.quote.exchange.index()];
+                    v.messages += 1;
+                    v.last_ts_ns = v.last_ts_ns.max(u.quote.recv_ts_ns);
+                    0
+                }
+                CoreOut::Trade(t) => {
+                    let v = &mut self.venues[t.exchange.index()];
+                    v.messages += 1;
+                    v.last_ts_ns = v.last_ts_ns.max(t.recv_ts_ns);
+                    1
+                }
                 CoreOut::Signal(_) => 3,
                 CoreOut::Gap(_) => 4,
-                CoreOut::Venue(_) => 5,
+                CoreOut::Venue(st) => {
+                    let v = &mut self.venues[st.exchange.index()];
+                    match st.state {
+                        ConnState::Connected => {
+                            if v.disconnects > v.reconnects {
+                                v.reconnects += 1;
+                            }
+                            v.up += 1;
+                        }
+                        ConnState::Disconnected => {
+                            v.disconnects += 1;
+                            v.up = v.up.saturating_sub(1);
+                        }
+                        ConnState::Resubscribed => {}
+                    }
+                    5
+                }
             };
             self.counts[k] += 1;
             if let Some(h) = self.hash.as_mut() {
@@ -248,6 +303,13 @@ impl SinkWorker {
         .zip(self.counts)
         {
             a.store(v, Ordering::Relaxed);
+        }
+        for (a, v) in s.venues.iter().zip(&self.venues) {
+            a.messages.store(v.messages, Ordering::Relaxed);
+            a.last_ts_ns.store(v.last_ts_ns, Ordering::Relaxed);
+            a.connections_up.store(v.up, Ordering::Relaxed);
+            a.reconnects.store(v.reconnects, Ordering::Relaxed);
+            a.disconnects.store(v.disconnects, Ordering::Relaxed);
         }
     }
 

@@ -10,6 +10,7 @@ mod latency;
 mod pipeline;
 mod replay;
 mod report;
+mod serving;
 mod shutdown;
 mod store_opts;
 

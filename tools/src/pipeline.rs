@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arb_engine::clock::{self, Stopwatch};
+use arb_engine::history::HistoryStore;
 use arb_engine::link;
 use arb_engine::metrics::{StageCollector, StageHistograms, stage_channel};
 use arb_engine::ranking::RankingBoard;
@@ -22,8 +23,12 @@ use arb_engine::spread::CoreOut;
 use arb_engine::worker::{CoreStats, CoreWorker, TapDrops};
 use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry};
 use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_io::serve::api::Api;
+use arb_io::serve::{Server, ServerConfig};
 use arb_io::sink::{SinkStats, SinkWorker};
 use arb_io::store::{Recovery, StoreConfig, StoreStats, StoreWorker};
+
+use crate::serving;
 
 /// How often hot threads hand their histograms to the collector.
 const FLUSH_INTERVAL_NS: i64 = 1_000_000_000;
@@ -66,6 +71,24 @@ pub(crate) struct PipelineSpec {
     /// `None` entries are not pinned.
     pub(crate) pins: Vec<Option<core_affinity::CoreId>>,
     pub(crate) layout: Layout,
+    /// Serve the HTTP API while running.
+    pub(crate) server: Option<ServerConfig>,
+    /// Bytes reserved at start-up (reported by the API).
+    pub(crate) reserved_bytes: u64,
+}
+
+/// What the collector publishes for the server each tick.
+pub(crate) struct PublishView<'a> {
+    pub(crate) registry: &'a Arc<SymbolRegistry>,
+    pub(crate) history: &'a Arc<HistoryStore>,
+    pub(crate) ranking: &'a Arc<RankingBoard>,
+    pub(crate) stale_after_ns: i64,
+    pub(crate) core_stats: &'a CoreStats,
+    pub(crate) sink_stats: &'a SinkStats,
+    pub(crate) feed_stats: &'a [Arc<FeedStats>],
+    pub(crate) feed_drops: u64,
+    pub(crate) out_drops: u64,
+    pub(crate) reserved_bytes: u64,
 }
 
 /// The Parquet store, opened before the run (so its start-up scan can be reported) and
@@ -116,6 +139,8 @@ pub(crate) struct Hooks<'h> {
     pub(crate) histograms: &'h mut dyn FnMut(&StageHistograms),
     /// Every 100 ms; return `true` to stop the sources.
     pub(crate) tick: &'h mut dyn FnMut(&Progress) -> bool,
+    /// Once, when the server listens (with its address).
+    pub(crate) listening: &'h mut dyn FnMut(std::net::SocketAddr),
 }
 
 /// What a finished run leaves.
@@ -200,6 +225,27 @@ pub(crate) fn run(
     collectors.push(sink_col);
     let sink_stats = Arc::new(SinkStats::default());
     let sink = configure_sink(SinkWorker::new(out_rx, sink_rec, Arc::clone(&sink_stats)));
+    let history = Arc::clone(core_worker.core().history());
+    let view = |feed_drops: u64, out_drops: u64| PublishView {
+        registry: &spec.registry,
+        history: &history,
+        ranking: &ranking,
+        stale_after_ns: spec.core_config.stale_after_ns,
+        core_stats: &core_stats,
+        sink_stats: &sink_stats,
+        feed_stats: &feed_stats,
+        feed_drops,
+        out_drops,
+        reserved_bytes: spec.reserved_bytes,
+    };
+    let live = spec
+        .server
+        .as_ref()
+        .map(|_| serving::live_state(&view(0, 0)));
+    let server = match (&spec.server, &live) {
+        (Some(cfg), Some(state)) => Some(Server::bind(cfg.clone(), Api::new(Arc::clone(state)))?),
+        _ => None,
+    };
 
     let stop = AtomicBool::new(false);
     let watch = Stopwatch::start();
@@ -217,11 +263,28 @@ pub(crate) fn run(
     let Hooks {
         histograms: on_histograms,
         tick: on_tick,
+        listening: on_listening,
     } = hooks;
+    if let Some(srv) = &server {
+        on_listening(srv.local_addr());
+    }
+    let server_stop = AtomicBool::new(false);
+    let mut rates = serving::Rates::default();
     let (final_core, hash) = std::thread::scope(|scope| -> anyhow::Result<_> {
         let stop = &stop;
         let mut feed_handles = Vec::new();
         let mut store_handle = None;
+        let server_handle = match server {
+            Some(mut srv) => {
+                let server_stop = &server_stop;
+                Some(
+                    std::thread::Builder::new()
+                        .name("io-server".into())
+                        .spawn_scoped(scope, move || srv.run(server_stop))?,
+                )
+            }
+            None => None,
+        };
         let work: std::thread::ScopedJoinHandle<'_, (SpreadCore, std::io::Result<Option<u64>>)> =
             match spec.layout {
                 Layout::Threads => {
@@ -317,6 +380,16 @@ pub(crate) fn run(
                 events: core_stats.events.load(Ordering::Relaxed),
                 drops: drops_now(),
             };
+            if let Some(state) = &live {
+                let v = view(
+                    drop_counters
+                        .iter()
+                        .map(|d| d.load(Ordering::Relaxed))
+                        .sum(),
+                    out_drops.load(Ordering::Relaxed),
+                );
+                serving::publish(state, &v, &totals, progress.elapsed_s, &mut rates);
+            }
             if on_tick(&progress) {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -331,6 +404,12 @@ pub(crate) fn run(
         if let Some(h) = store_handle {
             h.join()
                 .map_err(|_| anyhow::anyhow!("the store thread panicked"))?;
+        }
+        server_stop.store(true, Ordering::Relaxed);
+        if let Some(h) = server_handle {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("the server thread panicked"))?
+                .map_err(|e| anyhow::anyhow!("server: {e}"))?;
         }
         let (core, hash) = work
             .join()

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 
 use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Source, StoreAttach};
 use crate::report::{self, MachineHeader};
+use crate::serving::ServeOpts;
 use crate::shutdown::Shutdown;
 use crate::store_opts::{self, StoreOpts};
 
@@ -127,6 +128,8 @@ pub(crate) struct ReplayArgs {
     quiet: bool,
     #[command(flatten)]
     store: StoreOpts,
+    #[command(flatten)]
+    serve: ServeOpts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -281,6 +284,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         wait_mode,
         pins,
         layout,
+        server: args.serve.config()?,
+        reserved_bytes: res.total() as u64,
     };
     let store = match store_config {
         Some(config) => {
@@ -384,6 +389,11 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
                 stopping || args.duration.is_some_and(|d| p.elapsed_s >= d)
+            },
+            listening: &mut |addr| {
+                eprintln!(
+                    "arb replay: serving http://{addr}/ (API: /api/health, /api/opportunities, /api/window, /metrics)"
+                );
             },
         },
     )?;

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use arb_engine::clock::Stopwatch;
 
 use serde_json::Value;
 
@@ -144,7 +146,7 @@ fn sigterm_writes_and_closes_everything_then_exits() {
     let (store, report) = (dir.join("st"), dir.join("r.json"));
     let child = paced_replay(&cap, &store, &report);
     std::thread::sleep(Duration::from_millis(2500));
-    let t = Instant::now();
+    let t = Stopwatch::start();
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

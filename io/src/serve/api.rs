@@ -1,0 +1,608 @@
+//! The HTTP API: JSON over the engine's shared state (ranking board, per-venue history,
+//! counters published by the pipeline), errors as `{"error": ...}` with the right status.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/health` | status, uptime, memory reserved and RSS, events, drops, ring depth |
+//! | `GET /api/symbols` | every symbol and the venues listing it |
+//! | `GET /api/exchanges` | per venue: state, messages, messages/s, last message age, reconnects, decode errors |
+//! | `GET /api/opportunities?limit=&min_spread=&exchange=&symbol=` | the live ranking: best executable spread per symbol and its pair |
+//! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object) |
+//! | `GET /api/rolling_window_data?limit=` | NDJSON, one chart object per live opportunity (the old endpoint) |
+//! | `GET /metrics` | Prometheus text: counters, gauges, latency quantiles per stage |
+//!
+//! Venues and symbols are written as [`crate::names`] spells them and parsed in any
+//! spelling. Numbers that are not finite are `null`.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use arb_engine::history::{HistPoint, HistoryStore};
+use arb_engine::pairs::{Horizon, PairQuery, PairReader, PairSeries};
+use arb_engine::ranking::RankingBoard;
+use arb_engine::{Exchange, SymbolId, SymbolRegistry, VenuePair, clock};
+use serde_json::{Value, json};
+
+use super::http::{Request, Response};
+use crate::names;
+
+/// A venue's connection state for the API.
+#[derive(Debug, Clone, Default)]
+pub struct VenueStatus {
+    /// The venue.
+    pub exchange: Option<Exchange>,
+    /// `connected`, `degraded`, `down` or `idle` (no connection yet).
+    pub state: &'static str,
+    /// Frames received.
+    pub messages: u64,
+    /// Frames per second over the last interval.
+    pub messages_per_s: f64,
+    /// Since the last frame, ms (`None` before the first).
+    pub last_message_age_ms: Option<f64>,
+    /// Reconnects.
+    pub reconnects: u64,
+    /// Frames that did not decode.
+    pub decode_errors: u64,
+}
+
+/// Latency quantiles of one stage, ns.
+#[derive(Debug, Clone)]
+pub struct StageQuantiles {
+    /// Stage name (`decoded_core`, ...).
+    pub stage: &'static str,
+    /// Samples.
+    pub count: u64,
+    /// p50, p99, p99.9, max.
+    pub p50: u64,
+    /// p99.
+    pub p99: u64,
+    /// p99.9.
+    pub p999: u64,
+    /// Max.
+    pub max: u64,
+}
+
+/// What the pipeline publishes for the API every 100 ms (cold path, behind a mutex the
+/// hot threads never touch).
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// Events the core took.
+    pub events: u64,
+    /// Events per second over the last interval.
+    pub events_per_s: f64,
+    /// Bytes reserved at start-up.
+    pub memory_reserved_bytes: u64,
+    /// Resident set now.
+    pub rss_bytes: u64,
+    /// Drops by ring (`feed_rings`, `sink_ring`, `store_ring`).
+    pub drops: Vec<(&'static str, u64)>,
+    /// Deepest feed ring seen.
+    pub max_feed_ring_depth: u64,
+    /// Per venue.
+    pub venues: Vec<VenueStatus>,
+    /// Latency per stage since start.
+    pub stages: Vec<StageQuantiles>,
+    /// Other counters for `/metrics` (`name`, value), e.g. `quotes_total`.
+    pub counters: Vec<(&'static str, u64)>,
+}
+
+/// Everything the API reads, shared with the pipeline.
+#[derive(Debug)]
+pub struct LiveState {
+    /// Symbols.
+    pub registry: Arc<SymbolRegistry>,
+    /// Per-venue history the core writes.
+    pub history: Arc<HistoryStore>,
+    /// The core's ranking.
+    pub ranking: Arc<RankingBoard>,
+    /// The core's staleness rule.
+    pub stale_after_ns: i64,
+    /// Wall time the process started.
+    pub started_wall_ns: i64,
+    /// Published by the pipeline's collector.
+    pub status: Mutex<Status>,
+}
+
+/// The route handlers and their reusable buffers (one per server thread).
+#[derive(Debug)]
+pub struct Api {
+    state: Arc<LiveState>,
+    reader: PairReader,
+    board: Vec<(SymbolId, f64)>,
+}
+
+/// Opportunities per request at most (the ranking board's size).
+const MAX_LIMIT: usize = 64;
+
+impl Api {
+    /// Handlers over `state`.
+    pub fn new(state: Arc<LiveState>) -> Self {
+        Api {
+            state,
+            reader: PairReader::default(),
+            board: Vec::new(),
+        }
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, req: &Request<'_>) -> Response {
+        if req.method != "GET" && req.method != "HEAD" {
+            let mut r = Response::error(405, format!("{} is not supported; use GET", req.method));
+            r.extra.push(("Allow", "GET, HEAD".into()));
+            return r;
+        }
+        let result = match req.path {
+            "/api/health" => Ok(self.health()),
+            "/api/symbols" => Ok(self.symbols()),
+            "/api/exchanges" => Ok(self.exchanges()),
+            "/api/opportunities" => self.opportunities(req).map(|v| Response::json(200, &v)),
+            "/api/window" => self.window(req),
+            "/api/rolling_window_data" => self.rolling(req),
+            "/metrics" => Ok(self.metrics()),
+            _ => Err(Response::error(404, format!("no route {}", req.path))),
+        };
+        result.unwrap_or_else(|e| e)
+    }
+
+    fn status(&self) -> Status {
+        self.state
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn health(&self) -> Response {
+        let s = self.status();
+        let now = clock::wall_ns();
+        let drops: serde_json::Map<String, Value> = s
+            .drops
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), json!(v)))
+            .collect();
+        Response::json(
+            200,
+            &json!({
+                "status": "healthy",
+                "timestamp": now as f64 / 1e9,
+                "uptime_s": (now - self.state.started_wall_ns) as f64 / 1e9,
+                "memory": {"reserved_bytes": s.memory_reserved_bytes, "rss_bytes": s.rss_bytes},
+                "events": s.events,
+                "events_per_s": s.events_per_s,
+                "drops": drops,
+                "max_feed_ring_depth": s.max_feed_ring_depth,
+            }),
+        )
+    }
+
+    fn symbols(&self) -> Response {
+        let r = &self.state.registry;
+        let mut list: Vec<Value> = (0..r.len() as u32)
+            .map(|i| {
+                let id = SymbolId(i);
+                json!({
+                    "symbol": names::symbol_name(r.name(id)),
+                    "base": r.base(id),
+                    "quote": r.quote(id),
+                    "exchanges": r.venues(id).map(names::exchange_name).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        list.sort_by(|a, b| a["symbol"].as_str().cmp(&b["symbol"].as_str()));
+        Response::json(200, &Value::Array(list))
+    }
+
+    fn exchanges(&self) -> Response {
+        let s = self.status();
+        let list: Vec<Value> = s
+            .venues
+            .iter()
+            .filter_map(|v| {
+                let e = v.exchange?;
+                Some(json!({
+                    "exchange": names::exchange_name(e),
+                    "id": e.as_str(),
+                    "state": v.state,
+                    "messages": v.messages,
+                    "messages_per_s": v.messages_per_s,
+                    "last_message_age_ms": v.last_message_age_ms,
+                    "reconnects": v.reconnects,
+                    "decode_errors": v.decode_errors,
+                }))
+            })
+            .collect();
+        Response::json(200, &Value::Array(list))
+    }
+
+    /// The live ranking with each symbol's best pair, filtered.
+    fn opportunities(&mut self, req: &Request<'_>) -> Result<Value, Response> {
+        let limit = match req.param("limit") {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    Response::error(400, format!("limit must be a positive integer, got {v:?}"))
+                })?
+                .min(MAX_LIMIT),
+            None => 20,
+        };
+        let min_spread =
+            match req.param("min_spread") {
+                Some(v) => Some(v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(
+                    || {
+                        Response::error(
+                            400,
+                            format!("min_spread must be a number (percent), got {v:?}"),
+                        )
+                    },
+                )?),
+                None => None,
+            };
+        let exchange = match req.param("exchange") {
+            Some(v) => Some(
+                names::parse_exchange(&v)
+                    .ok_or_else(|| Response::error(400, format!("unknown exchange {v:?}")))?,
+            ),
+            None => None,
+        };
+        let symbol = match req.param("symbol") {
+            Some(v) => Some(self.symbol_id(&v)?),
+            None => None,
+        };
+        let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
+        let mut out = Vec::new();
+        for &(sym, _) in &self.board {
+            if symbol.is_some_and(|s| s != sym) {
+                continue;
+            }
+            let Some(best) = best_pair(&self.state, sym, now, exchange) else {
+                continue;
+            };
+            if min_spread.is_some_and(|m| best.exec_pct < m) {
+                continue;
+            }
+            out.push(best.to_json(&self.state.registry));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(json!({ "timestamp": now as f64 / 1e9, "opportunities": out }))
+    }
+
+    fn symbol_id(&self, s: &str) -> Result<SymbolId, Response> {
+        let written = names::parse_symbol(s).ok_or_else(|| {
+            Response::error(400, format!("symbol must look like BTC_USDT, got {s:?}"))
+        })?;
+        let engine_name = written.replacen('_', "/", 1);
+        self.state
+            .registry
+            .lookup_name(&engine_name)
+            .ok_or_else(|| Response::error(404, format!("unknown symbol {written}")))
+    }
+
+    fn pair_params(&self, req: &Request<'_>) -> Result<(SymbolId, VenuePair), Response> {
+        let need = |k: &str| {
+            req.param(k)
+                .ok_or_else(|| Response::error(400, format!("missing parameter {k}")))
+        };
+        let sym = self.symbol_id(&need("symbol")?)?;
+        let ex = |k: &str| -> Result<Exchange, Response> {
+            let v = need(k)?;
+            names::parse_exchange(&v)
+                .ok_or_else(|| Response::error(400, format!("unknown exchange {v:?}")))
+        };
+        let (a, b) = (ex("exchange1")?, ex("exchange2")?);
+        let pair = VenuePair::new(a, b)
+            .ok_or_else(|| Response::error(400, "exchange1 and exchange2 must differ"))?;
+        Ok((sym, pair))
+    }
+
+    /// The live series of one pair over the last `minutes` (default 15), raw points when
+    /// the raw history covers the span, 1 s buckets otherwise.
+    fn window(&mut self, req: &Request<'_>) -> Result<Response, Response> {
+        let (sym, pair) = self.pair_params(req)?;
+        let minutes = match req.param("minutes") {
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|m| *m > 0.0 && m.is_finite())
+                .ok_or_else(|| {
+                    Response::error(400, format!("minutes must be positive, got {v:?}"))
+                })?,
+            None => 15.0,
+        };
+        let state = Arc::clone(&self.state);
+        let series = self.chart(sym, pair, minutes)?;
+        let mut v = chart_json(&state.registry, sym, pair, series);
+        v["exec12"] = floats(&series_exec(series, true));
+        v["exec21"] = floats(&series_exec(series, false));
+        Ok(Response::json(200, &v))
+    }
+
+    fn chart(
+        &mut self,
+        sym: SymbolId,
+        pair: VenuePair,
+        minutes: f64,
+    ) -> Result<&PairSeries, Response> {
+        let mut board = Vec::new();
+        let now = self.state.ranking.read(&mut board).unwrap_or(0);
+        let since = now.saturating_sub((minutes * 60e9) as i64);
+        let mut q = PairQuery::new(sym, pair, Horizon::Raw);
+        q.stale_after_ns = self.state.stale_after_ns;
+        q.since_ns = since;
+        let map_err = |e: arb_engine::history::HistoryError| match e {
+            arb_engine::history::HistoryError::NoSeries => Response::error(
+                404,
+                format!(
+                    "{} is not listed on both {} and {}",
+                    names::symbol_name(self.state.registry.name(sym)),
+                    names::exchange_name(pair.first),
+                    names::exchange_name(pair.second)
+                ),
+            ),
+            other => Response::error(503, format!("history: {other}; try again")),
+        };
+        // Raw points when the raw ring holds the whole span (it is not full yet, or its
+        // oldest point is older than the span); 1 s buckets otherwise.
+        let raw_points = self.state.history.config().raw_points;
+        let raw_covers = {
+            let all = PairQuery {
+                since_ns: i64::MIN,
+                ..q
+            };
+            let s = self
+                .reader
+                .read(&self.state.history, &all)
+                .map_err(map_err)?;
+            s.ts_ns.len() < raw_points || s.ts_ns.first().is_some_and(|&t| t <= since)
+        };
+        if !raw_covers {
+            q.horizon = Horizon::Buckets;
+        }
+        let history = Arc::clone(&self.state.history);
+        self.reader.read(&history, &q).map_err(map_err)
+    }
+
+    fn rolling(&mut self, req: &Request<'_>) -> Result<Response, Response> {
+        let limit = req
+            .param("limit")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(20)
+            .clamp(1, MAX_LIMIT);
+        let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
+        let mut picks = Vec::new();
+        for &(sym, _) in &self.board {
+            if let Some(b) = best_pair(&self.state, sym, now, None) {
+                picks.push((sym, b.pair));
+            }
+            if picks.len() >= limit {
+                break;
+            }
+        }
+        let mut body = Vec::new();
+        let state = Arc::clone(&self.state);
+        for (sym, pair) in picks {
+            let Ok(series) = self.chart(sym, pair, 15.0) else {
+                continue;
+            };
+            let v = chart_json(&state.registry, sym, pair, series);
+            let _ = serde_json::to_writer(&mut body, &v);
+            body.push(b'\n');
+        }
+        Ok(Response::bytes(200, "application/x-ndjson", body))
+    }
+
+    fn metrics(&self) -> Response {
+        let s = self.status();
+        let mut out = String::with_capacity(4096);
+        let mut gauge = |name: &str, help: &str, v: f64| {
+            let _ = writeln!(
+                out,
+                "# HELP arb_{name} {help}\n# TYPE arb_{name} gauge\narb_{name} {v}"
+            );
+        };
+        gauge(
+            "uptime_seconds",
+            "Seconds since start.",
+            (clock::wall_ns() - self.state.started_wall_ns) as f64 / 1e9,
+        );
+        gauge(
+            "memory_reserved_bytes",
+            "Bytes reserved at start-up.",
+            s.memory_reserved_bytes as f64,
+        );
+        gauge("rss_bytes", "Resident set size.", s.rss_bytes as f64);
+        gauge(
+            "events_per_second",
+            "Events the core took per second.",
+            s.events_per_s,
+        );
+        gauge(
+            "feed_ring_depth_max",
+            "Deepest feed ring seen.",
+            s.max_feed_ring_depth as f64,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP arb_events_total Events the core took.\n# TYPE arb_events_total counter\narb_events_total {}",
+            s.events
+        );
+        let _ = writeln!(
+            out,
+            "# HELP arb_drops_total Items dropped on full rings.\n# TYPE arb_drops_total counter"
+        );
+        for (ring, v) in &s.drops {
+            let _ = writeln!(out, "arb_drops_total{{ring=\"{ring}\"}} {v}");
+        }
+        for (name, v) in &s.counters {
+            let _ = writeln!(out, "# TYPE arb_{name} counter\narb_{name} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP arb_venue_messages_total Frames received per venue.\n# TYPE arb_venue_messages_total counter"
+        );
+        for v in &s.venues {
+            if let Some(e) = v.exchange {
+                let _ = writeln!(
+                    out,
+                    "arb_venue_messages_total{{venue=\"{}\"}} {}",
+                    e.as_str(),
+                    v.messages
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP arb_venue_connected 1 when the venue's connections are up.\n# TYPE arb_venue_connected gauge"
+        );
+        for v in &s.venues {
+            if let Some(e) = v.exchange {
+                let _ = writeln!(
+                    out,
+                    "arb_venue_connected{{venue=\"{}\"}} {}",
+                    e.as_str(),
+                    u8::from(v.state == "connected")
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP arb_stage_latency_seconds Latency per pipeline stage since start.\n# TYPE arb_stage_latency_seconds summary"
+        );
+        for st in &s.stages {
+            for (q, v) in [
+                ("0.5", st.p50),
+                ("0.99", st.p99),
+                ("0.999", st.p999),
+                ("1", st.max),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "arb_stage_latency_seconds{{stage=\"{}\",quantile=\"{q}\"}} {}",
+                    st.stage,
+                    v as f64 / 1e9
+                );
+            }
+            let _ = writeln!(
+                out,
+                "arb_stage_latency_seconds_count{{stage=\"{}\"}} {}",
+                st.stage, st.count
+            );
+        }
+        Response::bytes(200, "text/plain; version=0.0.4", out.into_bytes())
+    }
+}
+
+/// A symbol's best executable spread now, from the newest point of each venue's history.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    sym: SymbolId,
+    pair: VenuePair,
+    /// Buy here.
+    buy: Exchange,
+    /// Sell here.
+    sell: Exchange,
+    exec_pct: f64,
+    dev_pct: f64,
+    age_ns: i64,
+}
+
+impl Best {
+    fn to_json(self, r: &SymbolRegistry) -> Value {
+        json!({
+            "symbol": names::symbol_name(r.name(self.sym)),
+            "exchange1": names::exchange_name(self.pair.first),
+            "exchange2": names::exchange_name(self.pair.second),
+            "buy": names::exchange_name(self.buy),
+            "sell": names::exchange_name(self.sell),
+            "exec_spread": finite(self.exec_pct),
+            "deviation": finite(self.dev_pct),
+            "leg_age_ms": self.age_ns as f64 / 1e6,
+        })
+    }
+}
+
+fn best_pair(state: &LiveState, sym: SymbolId, now: i64, only: Option<Exchange>) -> Option<Best> {
+    let mut legs: Vec<(Exchange, HistPoint)> = Vec::with_capacity(Exchange::COUNT);
+    for e in Exchange::ALL {
+        let Some(s) = state.history.series_of(sym, e) else {
+            continue;
+        };
+        if let Ok(Some(p)) = state.history.latest(s)
+            && !p.is_down()
+            && now.saturating_sub(p.ts_ns) <= state.stale_after_ns
+        {
+            legs.push((e, p));
+        }
+    }
+    let mut best: Option<Best> = None;
+    for (i, &(ea, a)) in legs.iter().enumerate() {
+        for &(eb, b) in &legs[i + 1..] {
+            if only.is_some_and(|o| o != ea && o != eb) {
+                continue;
+            }
+            let Some(pair) = VenuePair::new(ea, eb) else {
+                continue;
+            };
+            let (p1, p2) = if pair.first == ea { (a, b) } else { (b, a) };
+            let (b1, a1, b2, a2) = (
+                f64::from(p1.bid),
+                f64::from(p1.ask),
+                f64::from(p2.bid),
+                f64::from(p2.ask),
+            );
+            let e12 = (b2 - a1) / a1 * 100.0;
+            let e21 = (b1 - a2) / a2 * 100.0;
+            let (exec, buy, sell) = if e12 >= e21 {
+                (e12, pair.first, pair.second)
+            } else {
+                (e21, pair.second, pair.first)
+            };
+            if !exec.is_finite() || best.is_some_and(|b| b.exec_pct >= exec) {
+                continue;
+            }
+            best = Some(Best {
+                sym,
+                pair,
+                buy,
+                sell,
+                exec_pct: exec,
+                dev_pct: (b1 / b2 - 1.0) * 100.0,
+                age_ns: now.saturating_sub(p1.ts_ns.min(p2.ts_ns)),
+            });
+        }
+    }
+    best
+}
+
+fn finite(v: f64) -> Value {
+    if v.is_finite() { json!(v) } else { Value::Null }
+}
+
+fn floats(v: &[f64]) -> Value {
+    Value::Array(v.iter().map(|&x| finite(x)).collect())
+}
+
+fn series_exec(s: &PairSeries, one_to_two: bool) -> Vec<f64> {
+    if one_to_two {
+        s.exec_ab_pct.clone()
+    } else {
+        s.exec_ba_pct.clone()
+    }
+}
+
+/// The legacy chart object: `{symbol, exchange1, exchange2, timestamps (epoch s),
+/// spreads, upperBand, lowerBand}`.
+pub fn chart_json(r: &SymbolRegistry, sym: SymbolId, pair: VenuePair, s: &PairSeries) -> Value {
+    json!({
+        "symbol": names::symbol_name(r.name(sym)),
+        "exchange1": names::exchange_name(pair.first),
+        "exchange2": names::exchange_name(pair.second),
+        "timestamps": s.ts_ns.iter().map(|&t| ((t / 1_000_000) as f64) / 1e3).collect::<Vec<_>>(),
+        "spreads": floats(&s.dev_pct),
+        "upperBand": floats(&s.upper_band),
+        "lowerBand": floats(&s.lower_band),
+    })
+}

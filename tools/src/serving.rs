@@ -1,0 +1,180 @@
+//! The server's side of a run: its command-line options, the shared state it reads, and
+//! the status the collector loop publishes for it every tick (venues, drops, latency
+//! quantiles, memory).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use arb_engine::Exchange;
+use arb_engine::metrics::{Stage, StageHistograms};
+use arb_io::serve::ServerConfig;
+use arb_io::serve::api::{LiveState, StageQuantiles, Status, VenueStatus};
+
+use crate::pipeline::PublishView;
+use crate::report;
+
+/// HTTP server options.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ServeOpts {
+    /// Serve the HTTP API on this address while running (e.g. 127.0.0.1:8181; port 0
+    /// picks a free one). Anything but loopback needs --allow-remote and --token.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Allow a non-loopback --listen address (then --token is required).
+    #[arg(long, requires = "listen")]
+    allow_remote: bool,
+    /// Access token every request must carry (`Authorization: Bearer T` or `?token=T`).
+    #[arg(long, value_name = "T", env = "ARB_TOKEN", requires = "listen")]
+    token: Option<String>,
+    /// Origins allowed to call the API from a browser (repeatable); others get 403.
+    #[arg(long = "allowed-origin", value_name = "URL", requires = "listen")]
+    allowed_origins: Vec<String>,
+    /// Connections open at once.
+    #[arg(long, default_value_t = 4096, requires = "listen")]
+    max_connections: usize,
+}
+
+impl ServeOpts {
+    /// The server configuration, if `--listen` was given.
+    ///
+    /// # Errors
+    /// The remote-access rules.
+    pub(crate) fn config(&self) -> anyhow::Result<Option<ServerConfig>> {
+        let Some(listen) = self.listen else {
+            return Ok(None);
+        };
+        let c = ServerConfig {
+            listen,
+            allow_remote: self.allow_remote,
+            token: self.token.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            max_connections: self.max_connections.max(1),
+            ..ServerConfig::default()
+        };
+        c.validate()?;
+        Ok(Some(c))
+    }
+}
+
+/// Fresh shared state for the API.
+pub(crate) fn live_state(view: &PublishView<'_>) -> Arc<LiveState> {
+    Arc::new(LiveState {
+        registry: Arc::clone(view.registry),
+        history: Arc::clone(view.history),
+        ranking: Arc::clone(view.ranking),
+        stale_after_ns: view.stale_after_ns,
+        started_wall_ns: arb_engine::clock::wall_ns(),
+        status: Mutex::new(Status::default()),
+    })
+}
+
+/// Events and time at the previous publish, for rates.
+#[derive(Debug, Default)]
+pub(crate) struct Rates {
+    last: Option<(f64, u64, [u64; Exchange::COUNT])>,
+}
+
+/// Publishes the API's status from the run's counters.
+pub(crate) fn publish(
+    state: &LiveState,
+    view: &PublishView<'_>,
+    totals: &StageHistograms,
+    elapsed_s: f64,
+    rates: &mut Rates,
+) {
+    let r = Ordering::Relaxed;
+    let events = view.core_stats.events.load(r);
+    let sink = view.sink_stats;
+    let msgs: [u64; Exchange::COUNT] = std::array::from_fn(|i| sink.venues[i].messages.load(r));
+    let (ev_rate, msg_rates) = match rates.last {
+        Some((t, e, m)) if elapsed_s > t => {
+            let dt = elapsed_s - t;
+            (
+                (events - e) as f64 / dt,
+                std::array::from_fn::<f64, { Exchange::COUNT }, _>(|i| {
+                    msgs[i].saturating_sub(m[i]) as f64 / dt
+                }),
+            )
+        }
+        _ => (0.0, [0.0; Exchange::COUNT]),
+    };
+    rates.last = Some((elapsed_s, events, msgs));
+    let newest = sink
+        .venues
+        .iter()
+        .map(|v| v.last_ts_ns.load(r))
+        .max()
+        .unwrap_or(0);
+    let venues = Exchange::ALL
+        .iter()
+        .map(|&e| {
+            let v = &sink.venues[e.index()];
+            let last = v.last_ts_ns.load(r);
+            let up = v.connections_up.load(r);
+            let age_ms = (last > 0).then(|| (newest - last) as f64 / 1e6);
+            let state = if up == 0 && v.disconnects.load(r) > 0 {
+                "down"
+            } else if up == 0 && last == 0 {
+                "idle"
+            } else if age_ms.is_some_and(|a| a * 1e6 > view.stale_after_ns as f64) {
+                "degraded"
+            } else {
+                "connected"
+            };
+            VenueStatus {
+                exchange: Some(e),
+                state,
+                messages: msgs[e.index()],
+                messages_per_s: msg_rates[e.index()],
+                last_message_age_ms: age_ms,
+                reconnects: v.reconnects.load(r),
+                decode_errors: view
+                    .feed_stats
+                    .iter()
+                    .map(|f| {
+                        f.decode_errors[e.index()]
+                            .iter()
+                            .map(|a| a.load(r))
+                            .sum::<u64>()
+                    })
+                    .sum(),
+            }
+        })
+        .collect();
+    let stages = Stage::all()
+        .filter_map(|st| {
+            let h = totals.get(st);
+            (!h.is_empty()).then(|| StageQuantiles {
+                stage: st.name(),
+                count: h.len(),
+                p50: h.value_at_quantile(0.5),
+                p99: h.value_at_quantile(0.99),
+                p999: h.value_at_quantile(0.999),
+                max: h.max(),
+            })
+        })
+        .collect();
+    let status = Status {
+        events,
+        events_per_s: ev_rate,
+        memory_reserved_bytes: view.reserved_bytes,
+        rss_bytes: report::rss_bytes(),
+        drops: vec![
+            ("feed_rings", view.feed_drops),
+            ("sink_ring", view.out_drops),
+        ],
+        max_feed_ring_depth: view.core_stats.max_input_depth.load(r),
+        venues,
+        stages,
+        counters: vec![
+            ("quotes_total", sink.quotes.load(r)),
+            ("trades_total", sink.trades.load(r)),
+            ("signals_total", sink.signals.load(r)),
+            ("gaps_total", sink.gaps.load(r)),
+        ],
+    };
+    if let Ok(mut s) = state.status.lock() {
+        *s = status;
+    }
+}
