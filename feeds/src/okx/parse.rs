@@ -8,7 +8,7 @@ use simd_json::tape::Value;
 use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
 use crate::error::ParseError;
 use crate::json::{FieldExt, flat_quote, top_of_book, u64_value};
-use crate::scan::Cursor;
+use crate::scan::{Batch, Cursor};
 
 /// Returns `true` for a spot instrument id, `BASE-QUOTE`. Swaps (`BTC-USD-SWAP`),
 /// futures (`BTC-USD-220527`) and options have more dash-separated parts.
@@ -31,22 +31,27 @@ pub(super) fn text_heartbeat(frame: &[u8]) -> Option<Control<'static>> {
 }
 
 /// Fast path for the hot messages in OKX's field order: one-item `bbo-tbt`, spot
-/// `tickers` and one-trade `trades` pushes of spot instruments. `None` means "not this
-/// layout": use the validating path.
+/// `tickers` and `trades` pushes (up to [`FAST_BATCH`](crate::scan::FAST_BATCH) trades) of spot instruments. `None`
+/// means "not this layout": nothing was emitted, use the validating path.
 #[inline]
-pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
+pub(super) fn fast<'a, F: FnMut(Decoded<'a>)>(frame: &'a [u8], out: &mut F) -> Option<()> {
     let mut c = Cursor::new(frame);
     c.lit(br#"{"arg":{"channel":""#)?;
+    if c.lit(br#"trades","instId":""#).is_some() {
+        let batch = fast_trades(&mut c)?;
+        c.end()?;
+        batch.items().for_each(|t| out(Decoded::Trade(t)));
+        return Some(());
+    }
     let item = if c.lit(br#"bbo-tbt","instId":""#).is_some() {
         fast_bbo(&mut c)?
-    } else if c.lit(br#"tickers","instId":""#).is_some() {
-        fast_ticker(&mut c)?
     } else {
-        c.lit(br#"trades","instId":""#)?;
-        fast_trade(&mut c)?
+        c.lit(br#"tickers","instId":""#)?;
+        fast_ticker(&mut c)?
     };
     c.end()?;
-    Some(item)
+    out(item);
+    Some(())
 }
 
 /// The spot instrument id of `arg`, up to the start of the first data item.
@@ -142,9 +147,24 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     }))
 }
 
+/// The trades of a `trades` push, from the instrument id of `arg` to the end.
 #[inline]
-fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
+fn fast_trades<'a>(c: &mut Cursor<'a>) -> Option<Batch<RawTrade<'a>>> {
     fast_arg_inst(c)?;
+    let mut batch = Batch::new();
+    loop {
+        batch.push(fast_trade(c)?)?;
+        if c.lit(b"},{").is_none() {
+            break;
+        }
+    }
+    c.lit(b"}]}")?;
+    Some(batch)
+}
+
+/// One trade item, between its braces.
+#[inline]
+fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#""instId":""#)?;
     let native = c.str_body()?;
     c.lit(br#","tradeId":""#)?;
@@ -157,15 +177,14 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     let side = c.side_lower()?;
     c.lit(br#","ts":""#)?;
     let exch_ts_ns = c.ms_str()?;
-    c.lit(b"}]}")?;
-    Some(Decoded::Trade(RawTrade {
+    Some(RawTrade {
         native,
         px,
         qty,
         side,
         trade_id: RawTradeId::Text(id),
         exch_ts_ns,
-    }))
+    })
 }
 
 /// Market-data channels this decoder turns into items.
@@ -316,11 +335,11 @@ mod tests {
         let books = include_str!("../../tests/data/okx/book_ticker.jsonl");
         let constructed = include_str!("../../tests/data/okx/book_ticker.constructed.jsonl");
         for line in books.lines().chain(constructed.lines()) {
-            assert!(fast(line.as_bytes()).is_some(), "{line}");
+            assert!(fast(line.as_bytes(), &mut |_| {}).is_some(), "{line}");
         }
         let trades = include_str!("../../tests/data/okx/trades.jsonl");
         for line in trades.lines().filter(|l| l.starts_with(r#"{"arg""#)) {
-            assert!(fast(line.as_bytes()).is_some(), "{line}");
+            assert!(fast(line.as_bytes(), &mut |_| {}).is_some(), "{line}");
         }
     }
 }
