@@ -110,7 +110,42 @@ pub fn plain_decimal_quoted(bytes: &[u8]) -> Option<(f64, usize)> {
 /// decimal than the general parser inlined (`benches/decode_instructions.sh binance`).
 #[inline(never)]
 pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
+    decimal_words::<true>(bytes, at, 0)
+}
+
+/// [`quoted_decimal_words`] for text that ends at `end` instead of at a quote (protobuf
+/// string fields): the value, or `None` for anything outside the usual shape (the caller
+/// then hands `bytes[at..end]` to [`parse_decimal`], which gives the same value for every
+/// input this accepts). Bytes from `end` on may be read but are never part of the number.
+///
+/// NB: MEXC's decimals went through [`parse_decimal`]'s byte loop, ~130 instructions
+/// each (`benches/decode_instructions.sh mexc`).
+#[inline]
+pub fn decimal_words_until(bytes: &[u8], at: usize, end: usize) -> Option<f64> {
+    match decimal_words_until_leaf(bytes, at, end) {
+        (v, used) if used > 0 => Some(v),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn decimal_words_until_leaf(bytes: &[u8], at: usize, end: usize) -> (f64, usize) {
+    decimal_words::<false>(bytes, at, end)
+}
+
+/// The shared body of [`quoted_decimal_words`] (`QUOTED`: the text ends at a `"`, which
+/// is consumed) and [`decimal_words_until`] (the text ends at `end`).
+#[inline(always)]
+fn decimal_words<const QUOTED: bool>(bytes: &[u8], at: usize, end: usize) -> (f64, usize) {
     const NO: (f64, usize) = (0.0, 0);
+    // Whether the text ends at `at + k`, where `w`'s byte `j` is `bytes[at + k]`.
+    let ends = |w: u64, j: usize, k: usize| {
+        if QUOTED {
+            (w >> (8 * j)) as u8 == b'"'
+        } else {
+            at + k == end
+        }
+    };
     let load = |i: usize| word_in_leaf(bytes, i);
     let Some(w0) = load(at) else { return NO };
     let nd0 = non_digits(w0);
@@ -119,11 +154,12 @@ pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
         return NO;
     }
     let t0 = w0 ^ (b'0' as u64 * ONES);
-    match (w0 >> (8 * n_int)) as u8 {
+    if ends(w0, n_int, n_int) {
         // Below 10^7: exact.
-        b'"' => return (eight_digits(t0 << (64 - 8 * n_int)) as f64, n_int + 1),
-        b'.' => {}
-        _ => return NO,
+        return (eight_digits(t0 << (64 - 8 * n_int)) as f64, n_int + 1);
+    }
+    if (w0 >> (8 * n_int)) as u8 != b'.' {
+        return NO;
     }
     // NB: a decimal of at most seven characters ends in this word ("2045.31", "0.97311"):
     // drop the point and convert all its digits at once, one conversion instead of two
@@ -131,7 +167,7 @@ pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
     let after_point = nd0 & !(0x80 << (8 * n_int));
     if after_point != 0 {
         let close = (after_point.trailing_zeros() / 8) as usize;
-        if close == n_int + 1 || (w0 >> (8 * close)) as u8 != b'"' {
+        if close == n_int + 1 || !ends(w0, close, close) {
             return NO;
         }
         let below = (1u64 << (8 * n_int)) - 1;
@@ -148,9 +184,16 @@ pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
     let n_frac = leading_digits(w1);
     let t1 = w1 ^ (b'0' as u64 * ONES);
     if n_frac == 8 {
-        return quoted_decimal_long_fraction(bytes, at, n_int, int, eight_digits(t1));
+        return quoted_decimal_long_fraction::<QUOTED>(
+            bytes,
+            at,
+            end,
+            n_int,
+            int,
+            eight_digits(t1),
+        );
     }
-    if n_frac == 0 || (w1 >> (8 * n_frac)) as u8 != b'"' {
+    if n_frac == 0 || !ends(w1, n_frac, n_int + 1 + n_frac) {
         return NO;
     }
     let frac = eight_digits(t1 << (64 - 8 * n_frac));
@@ -176,32 +219,40 @@ fn word_in_leaf(bytes: &[u8], at: usize) -> Option<u64> {
 /// [`quoted_decimal_words`] from eight fraction digits on (`frac8`, their value): up to
 /// fifteen in all, within [`MAX_RUN_DIGITS`] digits and 2^53.
 #[inline(always)]
-fn quoted_decimal_long_fraction(
+fn quoted_decimal_long_fraction<const QUOTED: bool>(
     bytes: &[u8],
     at: usize,
+    end: usize,
     n_int: usize,
     int: u64,
     frac8: u64,
 ) -> (f64, usize) {
     const NO: (f64, usize) = (0.0, 0);
     let rest = at + n_int + 9;
-    let (frac, n_frac) = match bytes.get(rest) {
-        Some(b'"') => (frac8, 8),
-        Some(b'0'..=b'9') => {
-            let Some(w2) = word_in_leaf(bytes, rest) else {
-                return NO;
-            };
-            let n2 = leading_digits(w2);
-            if n2 == 8 || (w2 >> (8 * n2)) as u8 != b'"' || n_int + 8 + n2 > MAX_RUN_DIGITS {
-                return NO;
-            }
-            let t2 = w2 ^ (b'0' as u64 * ONES);
-            (
-                frac8 * POW10_U64[n2] + eight_digits(t2 << (64 - 8 * n2)),
-                8 + n2,
-            )
+    let ends_at = |i: usize| {
+        if QUOTED {
+            bytes.get(i) == Some(&b'"')
+        } else {
+            i == end
         }
-        _ => return NO,
+    };
+    let (frac, n_frac) = if ends_at(rest) {
+        (frac8, 8)
+    } else if bytes.get(rest).is_some_and(u8::is_ascii_digit) {
+        let Some(w2) = word_in_leaf(bytes, rest) else {
+            return NO;
+        };
+        let n2 = leading_digits(w2);
+        if n2 == 8 || !ends_at(rest + n2) || n_int + 8 + n2 > MAX_RUN_DIGITS {
+            return NO;
+        }
+        let t2 = w2 ^ (b'0' as u64 * ONES);
+        (
+            frac8 * POW10_U64[n2] + eight_digits(t2 << (64 - 8 * n2)),
+            8 + n2,
+        )
+    } else {
+        return NO;
     };
     // At most 19 digits: no overflow.
     let m = int * POW10_U64[n_frac] + frac;
@@ -784,6 +835,41 @@ mod property_tests {
             let got = plain_decimal_quoted(quoted.as_bytes()).map(|(v, n)| (v.to_bits(), n));
             let want = plain_decimal_quoted_bytewise(quoted.as_bytes()).map(|(v, n)| (v.to_bits(), n));
             prop_assert_eq!(got, want);
+        }
+
+        /// Text ending at `end` (protobuf strings): whatever the word parser accepts,
+        /// `parse_decimal` of the same text gives bit for bit, whatever follows `end`.
+        #[test]
+        fn prop_decimal_words_until_matches_parse_decimal(
+            bytes in decimalish(),
+            at in 0usize..8,
+            len in 0usize..30,
+        ) {
+            let at = at.min(bytes.len());
+            let end = (at + len).min(bytes.len());
+            if let Some(v) = decimal_words_until(&bytes, at, end) {
+                let want = parse_decimal(&bytes[at..end], "p").map(f64::to_bits);
+                prop_assert_eq!(Ok(v.to_bits()), want);
+            }
+        }
+
+        #[test]
+        fn prop_decimal_words_until_takes_plain_decimals(
+            int in "[0-9]{1,7}",
+            frac in "[0-9]{0,8}",
+            tail in prop::collection::vec(any::<u8>(), 0..10),
+        ) {
+            let text = if frac.is_empty() { int } else { format!("{int}.{frac}") };
+            let mut bytes = text.clone().into_bytes();
+            bytes.extend_from_slice(&tail);
+            let got = decimal_words_until(&bytes, 0, text.len());
+            let want: f64 = text.parse().unwrap();
+            // Given up only where the next byte continues the number, or in a short buffer.
+            if let Some(v) = got {
+                prop_assert_eq!(v.to_bits(), want.to_bits());
+            } else {
+                prop_assert!(bytes.len() < 8 || bytes.get(text.len()).is_some_and(|c| c.is_ascii_digit() || *c == b'.'));
+            }
         }
 
         #[test]

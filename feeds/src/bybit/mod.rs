@@ -55,10 +55,9 @@ impl FrameDecoder for BybitDecoder {
         out: &mut F,
     ) -> Result<(), ParseError> {
         if kind == FrameKind::Text
-            && let Some(r) = parse::fast(frame, &mut self.books)
+            && let Some(r) = parse::fast(frame, &mut self.books, out)
         {
-            out(r?);
-            return Ok(());
+            return r;
         }
         self.decode_validating(kind, frame, out)
     }

@@ -8,7 +8,8 @@
 //!
 //! Unlike the JSON venues there is no second decoding path for pushes: the protobuf reader
 //! is already a layout-driven, validating scanner, so [`FrameDecoder::decode`] and
-//! [`FrameDecoder::decode_validating`] are the same function here. The differential check
+//! [`FrameDecoder::decode_validating`] differ only in a fast path for the JSON subscribe
+//! acks and `PONG` replies, held to the JSON path by the same tests. The differential check
 //! for MEXC is instead protobuf against JSON: text frames also accept the docs' JSON
 //! renderings of decoded pushes, and a push decodes to the same items in both encodings.
 
@@ -51,9 +52,26 @@ impl MexcDecoder {
 
 impl FrameDecoder for MexcDecoder {
     /// Decodes one frame: binary frames as protobuf (or as JSON when they start with `{`,
-    /// which no valid wrapper does), text frames as JSON.
+    /// which no valid wrapper does), text frames as JSON, usual acks and `PONG` first by
+    /// their layout.
     #[inline]
     fn decode<F: FnMut(Decoded<'_>)>(
+        &mut self,
+        kind: FrameKind,
+        frame: &[u8],
+        out: &mut F,
+    ) -> Result<(), ParseError> {
+        if kind == FrameKind::Text
+            && let Some(c) = parse::fast_json(frame)
+        {
+            out(Decoded::Control(c));
+            return Ok(());
+        }
+        self.decode_validating(kind, frame, out)
+    }
+
+    /// As [`FrameDecoder::decode`], text frames through the validating JSON path only.
+    fn decode_validating<F: FnMut(Decoded<'_>)>(
         &mut self,
         kind: FrameKind,
         frame: &[u8],
@@ -70,16 +88,5 @@ impl FrameDecoder for MexcDecoder {
             return parse::protobuf(frame, out);
         }
         self.json.parse(frame, |root| parse::json(root, out))
-    }
-
-    /// The same as [`FrameDecoder::decode`]: MEXC has no separate fast path (see the
-    /// module docs).
-    fn decode_validating<F: FnMut(Decoded<'_>)>(
-        &mut self,
-        kind: FrameKind,
-        frame: &[u8],
-        out: &mut F,
-    ) -> Result<(), ParseError> {
-        self.decode(kind, frame, out)
     }
 }

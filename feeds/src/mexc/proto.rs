@@ -89,7 +89,11 @@ impl<'a> Field<'a> {
     #[inline]
     pub(super) fn string(self) -> Result<&'a str, ParseError> {
         match self {
-            Field::Len(b) => std::str::from_utf8(b).map_err(|_| ParseError::Protobuf),
+            // NB: ASCII checked a word at a time first (`crate::scan::ascii_str`).
+            Field::Len(b) => match crate::scan::ascii_str(b) {
+                Some(s) => Ok(s),
+                None => std::str::from_utf8(b).map_err(|_| ParseError::Protobuf),
+            },
             _ => Err(ParseError::Protobuf),
         }
     }
@@ -129,8 +133,26 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// The position after the last field read.
+    #[inline]
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
     #[inline]
     fn varint(&mut self) -> Result<u64, ParseError> {
+        // NB: one-byte varints (lengths and keys of fields below 16) without the loop.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    #[inline]
+    fn varint_long(&mut self) -> Result<u64, ParseError> {
         let mut v: u64 = 0;
         for i in 0..10 {
             let b = *self.buf.get(self.pos).ok_or(ParseError::Protobuf)?;

@@ -41,10 +41,7 @@ impl FrameDecoder for OkxDecoder {
         frame: &[u8],
         out: &mut F,
     ) -> Result<(), ParseError> {
-        if kind == FrameKind::Text
-            && let Some(item) = parse::fast(frame)
-        {
-            out(item);
+        if kind == FrameKind::Text && parse::fast(frame, out).is_some() {
             return Ok(());
         }
         self.decode_validating(kind, frame, out)

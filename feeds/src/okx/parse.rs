@@ -8,7 +8,7 @@ use simd_json::tape::Value;
 use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
 use crate::error::ParseError;
 use crate::json::{FieldExt, flat_quote, top_of_book, u64_value};
-use crate::scan::Cursor;
+use crate::scan::{Batch, Cursor};
 
 /// Returns `true` for a spot instrument id, `BASE-QUOTE`. Swaps (`BTC-USD-SWAP`),
 /// futures (`BTC-USD-220527`) and options have more dash-separated parts.
@@ -31,22 +31,57 @@ pub(super) fn text_heartbeat(frame: &[u8]) -> Option<Control<'static>> {
 }
 
 /// Fast path for the hot messages in OKX's field order: one-item `bbo-tbt`, spot
-/// `tickers` and one-trade `trades` pushes of spot instruments. `None` means "not this
-/// layout": use the validating path.
+/// `tickers` and `trades` pushes (up to [`FAST_BATCH`](crate::scan::FAST_BATCH) trades) of spot instruments. `None`
+/// means "not this layout": nothing was emitted, use the validating path.
 #[inline]
-pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
+pub(super) fn fast<'a, F: FnMut(Decoded<'a>)>(frame: &'a [u8], out: &mut F) -> Option<()> {
     let mut c = Cursor::new(frame);
+    if c.peek_lit(br#"{"event":"subscribe","arg":{"channel":""#) {
+        out(Decoded::Control(fast_subscribe_ack(&mut c)?));
+        return Some(());
+    }
     c.lit(br#"{"arg":{"channel":""#)?;
+    if c.lit(br#"trades","instId":""#).is_some() {
+        fast_arg_inst(&mut c)?;
+        let first = fast_trade(&mut c)?;
+        if c.peek_lit(b"},{") {
+            return fast_more_trades(&mut c, first, out);
+        }
+        c.lit(b"}]}")?;
+        c.end()?;
+        out(Decoded::Trade(first));
+        return Some(());
+    }
     let item = if c.lit(br#"bbo-tbt","instId":""#).is_some() {
         fast_bbo(&mut c)?
-    } else if c.lit(br#"tickers","instId":""#).is_some() {
-        fast_ticker(&mut c)?
     } else {
-        c.lit(br#"trades","instId":""#)?;
-        fast_trade(&mut c)?
+        c.lit(br#"tickers","instId":""#)?;
+        fast_ticker(&mut c)?
     };
     c.end()?;
-    Some(item)
+    out(item);
+    Some(())
+}
+
+/// A subscribe ack as OKX sends one per channel and instrument, with or without
+/// `connId`; no `id` (the validating path would echo it).
+///
+/// NB: one ack per symbol and channel, ~2 000 instructions each on the tape path: about
+/// a tenth of the frames of a fresh capture (`benches/instructions.sh`).
+#[cold]
+#[inline(never)]
+fn fast_subscribe_ack(c: &mut Cursor<'_>) -> Option<Control<'static>> {
+    c.lit(br#"{"event":"subscribe","arg":{"channel":""#)?;
+    c.skip_str()?;
+    c.lit(br#","instId":""#)?;
+    c.skip_str()?;
+    c.lit(b"}")?;
+    if c.lit(br#","connId":""#).is_some() {
+        c.skip_str()?;
+    }
+    c.lit(b"}")?;
+    c.end()?;
+    Some(Control::new(ControlKind::Ack, "subscribe"))
 }
 
 /// The spot instrument id of `arg`, up to the start of the first data item.
@@ -142,9 +177,31 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     }))
 }
 
+/// The rest of a `trades` push of several trades, the first scanned: emits them all once
+/// the whole frame has matched.
+///
+/// NB: out of line, and the batch only built here: buffering every push cost one-trade
+/// pushes ~90 instructions (`benches/decode_instructions.sh okx`).
+#[inline(never)]
+fn fast_more_trades<'a, F: FnMut(Decoded<'a>)>(
+    c: &mut Cursor<'a>,
+    first: RawTrade<'a>,
+    out: &mut F,
+) -> Option<()> {
+    let mut batch = Batch::new();
+    batch.push(first)?;
+    while c.lit(b"},{").is_some() {
+        batch.push(fast_trade(c)?)?;
+    }
+    c.lit(b"}]}")?;
+    c.end()?;
+    batch.items().for_each(|t| out(Decoded::Trade(t)));
+    Some(())
+}
+
+/// One trade item, between its braces.
 #[inline]
-fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
-    fast_arg_inst(c)?;
+fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#""instId":""#)?;
     let native = c.str_body()?;
     c.lit(br#","tradeId":""#)?;
@@ -157,15 +214,14 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     let side = c.side_lower()?;
     c.lit(br#","ts":""#)?;
     let exch_ts_ns = c.ms_str()?;
-    c.lit(b"}]}")?;
-    Some(Decoded::Trade(RawTrade {
+    Some(RawTrade {
         native,
         px,
         qty,
         side,
         trade_id: RawTradeId::Text(id),
         exch_ts_ns,
-    }))
+    })
 }
 
 /// Market-data channels this decoder turns into items.
@@ -316,11 +372,21 @@ mod tests {
         let books = include_str!("../../tests/data/okx/book_ticker.jsonl");
         let constructed = include_str!("../../tests/data/okx/book_ticker.constructed.jsonl");
         for line in books.lines().chain(constructed.lines()) {
-            assert!(fast(line.as_bytes()).is_some(), "{line}");
+            assert!(fast(line.as_bytes(), &mut |_| {}).is_some(), "{line}");
         }
+        let ack = br#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#;
+        let mut got = Vec::new();
+        assert!(fast(ack, &mut |d| got.push(format!("{d:?}"))).is_some());
+        let mut want = Vec::new();
+        let mut json = crate::json::JsonScratch::default();
+        json.parse(ack, |root| {
+            validating(root, &mut |d| want.push(format!("{d:?}")))
+        })
+        .unwrap();
+        assert_eq!(got, want);
         let trades = include_str!("../../tests/data/okx/trades.jsonl");
         for line in trades.lines().filter(|l| l.starts_with(r#"{"arg""#)) {
-            assert!(fast(line.as_bytes()).is_some(), "{line}");
+            assert!(fast(line.as_bytes(), &mut |_| {}).is_some(), "{line}");
         }
     }
 }
