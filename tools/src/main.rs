@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod decode;
+mod demo;
 mod generate;
 mod latency;
 mod pipeline;
@@ -36,6 +37,9 @@ enum Command {
     /// Drive a capture through the whole pipeline and report throughput, latency
     /// percentiles per stage, drops, errors and memory.
     Replay(Box<replay::ReplayArgs>),
+    /// The whole pipeline on a built-in synthetic market with the store and the
+    /// dashboard: no network needed.
+    Demo(demo::DemoArgs),
     /// Print p50 / p90 / p99 / p99.9 / max per stage from an HdrHistogram interval log.
     Latency(latency::LatencyArgs),
 }
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => generate::run(args),
         Command::Replay(args) => replay::run(&args),
         Command::Latency(args) => latency::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     match result {
         Ok(code) => code,

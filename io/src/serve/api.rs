@@ -10,6 +10,7 @@
 //! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object) |
 //! | `GET /api/rolling_window_data?limit=` | NDJSON, one chart object per live opportunity (the old endpoint) |
 //! | `GET /metrics` | Prometheus text: counters, gauges, latency quantiles per stage |
+//! | `GET /` | the dashboard (HTML, JS, CSS and uPlot served from the binary) |
 //!
 //! Venues and symbols are written as [`crate::names`] spells them and parsed in any
 //! spelling. Numbers that are not finite are `null`.
@@ -111,6 +112,17 @@ pub struct Api {
     board: Vec<(SymbolId, f64)>,
 }
 
+// The dashboard, served from the binary (uPlot vendored from npm: assets/vendor/uplot).
+const ASSET_INDEX: &str = include_str!("../../assets/index.html");
+const ASSET_APP_JS: &str = include_str!("../../assets/app.js");
+const ASSET_APP_CSS: &str = include_str!("../../assets/app.css");
+const ASSET_UPLOT_JS: &str = include_str!("../../assets/vendor/uplot/uPlot.iife.min.js");
+const ASSET_UPLOT_CSS: &str = include_str!("../../assets/vendor/uplot/uPlot.min.css");
+
+fn asset(body: &str, content_type: &'static str) -> Response {
+    Response::bytes(200, content_type, body.as_bytes().to_vec())
+}
+
 /// Opportunities per request at most (the ranking board's size).
 const MAX_LIMIT: usize = 64;
 
@@ -139,6 +151,11 @@ impl Api {
             "/api/window" => self.window(req),
             "/api/rolling_window_data" => self.rolling(req),
             "/metrics" => Ok(self.metrics()),
+            "/" | "/index.html" => Ok(asset(ASSET_INDEX, "text/html; charset=utf-8")),
+            "/assets/app.js" => Ok(asset(ASSET_APP_JS, "text/javascript; charset=utf-8")),
+            "/assets/app.css" => Ok(asset(ASSET_APP_CSS, "text/css; charset=utf-8")),
+            "/assets/uPlot.min.js" => Ok(asset(ASSET_UPLOT_JS, "text/javascript; charset=utf-8")),
+            "/assets/uPlot.min.css" => Ok(asset(ASSET_UPLOT_CSS, "text/css; charset=utf-8")),
             _ => Err(Response::error(404, format!("no route {}", req.path))),
         };
         result.unwrap_or_else(|e| e)
@@ -171,6 +188,10 @@ impl Api {
                 "events_per_s": s.events_per_s,
                 "drops": drops,
                 "max_feed_ring_depth": s.max_feed_ring_depth,
+                "latency": s.stages.iter().map(|st| json!({
+                    "stage": st.stage, "count": st.count, "p50": st.p50, "p99": st.p99,
+                    "p999": st.p999, "max": st.max,
+                })).collect::<Vec<_>>(),
             }),
         )
     }
@@ -537,6 +558,8 @@ fn best_pair(state: &LiveState, sym: SymbolId, now: i64, only: Option<Exchange>)
             legs.push((e, p));
         }
     }
+    // The board is republished every 250 ms: legs may be newer than its time.
+    let now = legs.iter().map(|(_, p)| p.ts_ns).fold(now, i64::max);
     let mut best: Option<Best> = None;
     for (i, &(ea, a)) in legs.iter().enumerate() {
         for &(eb, b) in &legs[i + 1..] {

@@ -1,0 +1,110 @@
+//! `arb demo`: the whole pipeline on the built-in synthetic market, with the store and
+//! the server, no network needed. Writes a generated capture of the eight venues' real
+//! wire formats to a temporary file (stamped from now) and replays it at recorded pace,
+//! looping, through `arb replay`'s pipeline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use arb_engine::{Exchange, clock};
+use arb_feeds::r#gen::{GenConfig, generate};
+use clap::Parser as _;
+
+use crate::replay;
+
+/// Arguments of `arb demo`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Open the printed URL in a browser. Stop with Ctrl-C: the store closes every file first.
+
+Examples:
+  arb demo                                   # http://127.0.0.1:8181/, data under ./data
+  arb demo --listen 127.0.0.1:9000 --data /tmp/arb-data --symbols 200 --rate 20000")]
+pub(crate) struct DemoArgs {
+    /// Address of the dashboard and API.
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    listen: std::net::SocketAddr,
+    /// Parquet store root.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Do not keep anything on disk.
+    #[arg(long)]
+    no_store: bool,
+    /// Symbols of the synthetic market (each listed on the 8 venues).
+    #[arg(long, default_value_t = 60)]
+    symbols: usize,
+    /// Messages per second over all venues.
+    #[arg(long, default_value_t = 8000)]
+    rate: u64,
+    /// Length of the generated market before it loops, seconds.
+    #[arg(long, default_value_t = 120.0)]
+    loop_secs: f64,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+}
+
+/// `arb replay`'s arguments, parsed from the command line demo builds.
+#[derive(Debug, clap::Parser)]
+struct ReplayCli {
+    #[command(flatten)]
+    args: replay::ReplayArgs,
+}
+
+/// Removes the generated capture however the demo ends.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.symbols > 0 && args.rate > 0 && args.loop_secs >= 5.0,
+        "--symbols and --rate must be positive and --loop-secs at least 5"
+    );
+    let cap =
+        TempFile(std::env::temp_dir().join(format!("arb-demo-{}.arbcap", std::process::id())));
+    let cfg = GenConfig {
+        symbols: args.symbols,
+        venues: Exchange::ALL.to_vec(),
+        rate_per_s: args.rate,
+        duration_s: args.loop_secs,
+        trade_fraction: 0.2,
+        seed: 42,
+        start_ns: clock::wall_ns(),
+    };
+    eprintln!(
+        "arb demo: generating {} s of a {}-symbol, 8-venue market at {} messages/s ...",
+        args.loop_secs, args.symbols, args.rate
+    );
+    let summary = generate(&cfg, &cap.0, |_| {})
+        .with_context(|| format!("generating {}", cap.0.display()))?;
+    eprintln!(
+        "arb demo: {} messages ({:.0} MB); replaying at recorded pace, looping",
+        summary.messages,
+        summary.bytes as f64 / 1e6
+    );
+    let mut argv: Vec<String> = vec![
+        "replay".into(),
+        cap.0.display().to_string(),
+        "--speed".into(),
+        "1x".into(),
+        "--loop".into(),
+        "forever".into(),
+        "--quiet".into(),
+        "--listen".into(),
+        args.listen.to_string(),
+    ];
+    if !args.no_store {
+        argv.extend(["--store".into(), args.data.display().to_string()]);
+    }
+    if let Some(d) = args.duration {
+        argv.extend(["--duration".into(), d.to_string()]);
+    }
+    let cli = ReplayCli::try_parse_from(&argv).map_err(|e| anyhow::anyhow!("{e}"))?;
+    replay::run(&cli.args)
+}

@@ -1,0 +1,80 @@
+//! `arb demo` end to end: it generates its market, serves the dashboard and the API on
+//! the address it prints, the ranking fills, the store keeps data, and it stops by itself
+//! with --duration.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    (status, out.split_once("\r\n\r\n").unwrap().1.to_string())
+}
+
+#[test]
+fn demo_serves_the_dashboard_and_a_filling_ranking_then_stops() {
+    let data = std::env::temp_dir().join(format!("arb-demo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arb"))
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--symbols",
+            "12",
+            "--rate",
+            "3000",
+        ])
+        .args(["--loop-secs", "5", "--duration", "8", "--data"])
+        .arg(&data)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("demo ended before serving").unwrap();
+        if let Some(rest) = line.split("serving http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let (s, page) = get(&addr, "/");
+    assert_eq!(s, 200);
+    assert!(page.contains("<title>arb"), "{page}");
+    let (s, js) = get(&addr, "/assets/uPlot.min.js");
+    assert_eq!(s, 200);
+    assert!(js.len() > 40_000);
+    // The generated market has dislocations: the ranking fills within a few seconds.
+    let mut filled = false;
+    for _ in 0..40 {
+        let (s, body) = get(&addr, "/api/opportunities");
+        assert_eq!(s, 200);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if !v["opportunities"].as_array().unwrap().is_empty() {
+            filled = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(filled, "no opportunity appeared");
+    let (_, body) = get(&addr, "/api/exchanges");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 8);
+    // Drain stderr so the child never blocks on a full pipe, then it stops by itself.
+    for _ in lines.by_ref() {}
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(data.join("quotes").exists(), "the store kept no quotes");
+    let _ = std::fs::remove_dir_all(&data);
+}
