@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need beyond the Rust toolchain: python3 with pyarrow and duckdb (the store
-# tests read arb's Parquet with them, independently of arb's own reader). Idempotent;
-# reaches only Debian's and PyPI's package servers, and only when something is missing.
+# tests read arb's Parquet with them, independently of arb's own reader) and Debian's
+# chromium (the dashboard test loads the page headless). Idempotent; reaches only Debian's
+# and PyPI's package servers, and only when something is missing.
 set -euo pipefail
 if ! command -v python3 >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq python3 python3-pip
@@ -10,4 +11,8 @@ if ! python3 -c "import pyarrow, duckdb" >/dev/null 2>&1; then
   python3 -m pip install --quiet pyarrow duckdb \
     || python3 -m pip install --quiet --break-system-packages pyarrow duckdb
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+chromium --version
 python3 -c "import pyarrow, duckdb; print('setup: pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
