@@ -67,8 +67,9 @@ impl TapDrops {
     }
 }
 
-/// A second output ring with its own policy (the Parquet store's): every output goes to
-/// it as well; when it is full under `DropNewest`, the output is dropped there only.
+/// An extra output ring with its own policy (the Parquet store's, the server's): every
+/// output goes to it as well; when it is full under `DropNewest`, the output is dropped
+/// there only.
 #[derive(Debug)]
 struct Tap {
     tx: RingTx<Envelope<CoreOut>>,
@@ -81,7 +82,8 @@ pub struct CoreWorker {
     core: SpreadCore,
     inputs: Vec<FeedRx>,
     out: RingTx<Envelope<CoreOut>>,
-    tap: Option<Tap>,
+    /// Extra output rings (the store's, the server's), each with its own policy.
+    taps: Vec<Tap>,
     recorder: StageRecorder,
     stats: Arc<CoreStats>,
     events: u64,
@@ -122,7 +124,7 @@ impl CoreWorker {
             core,
             inputs,
             out,
-            tap: None,
+            taps: Vec::new(),
             recorder,
             stats,
             events: 0,
@@ -136,11 +138,11 @@ impl CoreWorker {
         }
     }
 
-    /// Also sends every output to `tx` (the store's ring), before the main output ring;
-    /// returns the counters of what `tx` dropped.
+    /// Also sends every output to `tx` (the store's ring, the server's), before the main
+    /// output ring; returns the counters of what `tx` dropped.
     pub fn with_tap(&mut self, tx: RingTx<Envelope<CoreOut>>) -> Arc<TapDrops> {
         let drops = Arc::new(TapDrops::default());
-        self.tap = Some(Tap {
+        self.taps.push(Tap {
             tx,
             drops: Arc::clone(&drops),
         });
@@ -200,16 +202,16 @@ impl CoreWorker {
                     Event::Venue(v) => v.ts_ns,
                 };
                 self.last_event_ts_ns = self.last_event_ts_ns.max(ts);
-                let (out, tap, outputs) = (&mut self.out, &mut self.tap, &mut self.outputs);
+                let (out, taps, outputs) = (&mut self.out, &mut self.taps, &mut self.outputs);
                 self.core.on_event(&env.item, &mut |o| {
                     let env = Envelope {
                         item: o,
                         stamp_ns: free_ns,
                     };
-                    if let Some(t) = tap.as_mut()
-                        && !t.tx.push(env)
-                    {
-                        t.drops.count(&o);
+                    for t in taps.iter_mut() {
+                        if !t.tx.push(env) {
+                            t.drops.count(&o);
+                        }
                     }
                     out.push(env);
                     *outputs += 1;
@@ -223,7 +225,7 @@ impl CoreWorker {
         if done > 0 {
             self.events += done as u64;
             self.out.notify();
-            if let Some(t) = &self.tap {
+            for t in &self.taps {
                 t.tx.notify();
             }
         }
@@ -263,22 +265,22 @@ impl CoreWorker {
     /// hangs up the output ring so the sink can finish; returns the core for reports.
     pub fn finish(mut self, end_ns: i64) -> SpreadCore {
         let now = clock::mono_ns();
-        let (out, tap, outputs) = (&mut self.out, &mut self.tap, &mut self.outputs);
+        let (out, taps, outputs) = (&mut self.out, &mut self.taps, &mut self.outputs);
         self.core.close_gaps(end_ns, &mut |o| {
             let env = Envelope {
                 item: o,
                 stamp_ns: now,
             };
-            if let Some(t) = tap.as_mut()
-                && !t.tx.push(env)
-            {
-                t.drops.count(&o);
+            for t in taps.iter_mut() {
+                if !t.tx.push(env) {
+                    t.drops.count(&o);
+                }
             }
             out.push(env);
             *outputs += 1;
         });
         self.out.notify();
-        if let Some(t) = &self.tap {
+        for t in &self.taps {
             t.tx.notify();
         }
         self.recorder.flush(clock::wall_ns());

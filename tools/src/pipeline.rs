@@ -24,6 +24,7 @@ use arb_engine::worker::{CoreStats, CoreWorker, TapDrops};
 use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry};
 use arb_feeds::feed::{FeedStats, FeedWorker};
 use arb_io::serve::api::Api;
+use arb_io::serve::publish::Publisher;
 use arb_io::serve::{Server, ServerConfig};
 use arb_io::sink::{SinkStats, SinkWorker};
 use arb_io::store::{Recovery, StoreConfig, StoreStats, StoreWorker};
@@ -242,10 +243,28 @@ pub(crate) fn run(
         .server
         .as_ref()
         .map(|_| serving::live_state(&view(0, 0)));
+    // The server gets its own tap ring from the core, always dropping when full: a slow
+    // server never holds up the core (drops are counted and shown in /api/health).
+    let mut server_drops = None;
     let server = match (&spec.server, &live) {
-        (Some(cfg), Some(state)) => Some(Server::bind(cfg.clone(), Api::new(Arc::clone(state)))?),
+        (Some(cfg), Some(state)) => {
+            let (tx, rx) = RingBuffer::new(spec.ring_capacity);
+            server_drops = Some(core_worker.with_tap(RingTx::new(
+                tx,
+                FullPolicy::DropNewest,
+                Doorbell::new(),
+            )));
+            let publisher =
+                Publisher::new(&spec.registry, spec.core_config.stale_after_ns, Some(rx));
+            Some(Server::bind_with_feed(
+                cfg.clone(),
+                Api::new(Arc::clone(state)),
+                publisher,
+            )?)
+        }
         _ => None,
     };
+    let server_stats = server.as_ref().map(Server::stats);
 
     let stop = AtomicBool::new(false);
     let watch = Stopwatch::start();
@@ -388,7 +407,15 @@ pub(crate) fn run(
                         .sum(),
                     out_drops.load(Ordering::Relaxed),
                 );
-                serving::publish(state, &v, &totals, progress.elapsed_s, &mut rates);
+                serving::publish(
+                    state,
+                    &v,
+                    &totals,
+                    progress.elapsed_s,
+                    &mut rates,
+                    server_drops.as_deref(),
+                    server_stats.as_deref(),
+                );
             }
             if on_tick(&progress) {
                 stop.store(true, Ordering::Relaxed);

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use arb_engine::Exchange;
 use arb_engine::metrics::{Stage, StageHistograms};
-use arb_io::serve::ServerConfig;
+use arb_engine::worker::TapDrops;
 use arb_io::serve::api::{LiveState, StageQuantiles, Status, VenueStatus};
+use arb_io::serve::{ServerConfig, ServerStats};
 
 use crate::pipeline::PublishView;
 use crate::report;
@@ -82,6 +83,8 @@ pub(crate) fn publish(
     totals: &StageHistograms,
     elapsed_s: f64,
     rates: &mut Rates,
+    server_drops: Option<&TapDrops>,
+    server: Option<&ServerStats>,
 ) {
     let r = Ordering::Relaxed;
     let events = view.core_stats.events.load(r);
@@ -163,16 +166,39 @@ pub(crate) fn publish(
         drops: vec![
             ("feed_rings", view.feed_drops),
             ("sink_ring", view.out_drops),
+            (
+                "server_ring",
+                server_drops.map_or(0, |d| {
+                    d.quotes.load(r)
+                        + d.trades.load(r)
+                        + d.signals.load(r)
+                        + d.gaps.load(r)
+                        + d.states.load(r)
+                }),
+            ),
         ],
         max_feed_ring_depth: view.core_stats.max_input_depth.load(r),
         venues,
         stages,
-        counters: vec![
-            ("quotes_total", sink.quotes.load(r)),
-            ("trades_total", sink.trades.load(r)),
-            ("signals_total", sink.signals.load(r)),
-            ("gaps_total", sink.gaps.load(r)),
-        ],
+        counters: {
+            let mut c = vec![
+                ("quotes_total", sink.quotes.load(r)),
+                ("trades_total", sink.trades.load(r)),
+                ("signals_total", sink.signals.load(r)),
+                ("gaps_total", sink.gaps.load(r)),
+            ];
+            if let Some(s) = server {
+                c.extend([
+                    ("http_requests_total", s.requests.load(r)),
+                    ("http_errors_total", s.errors.load(r)),
+                    ("connections_refused_total", s.refused.load(r)),
+                    ("ws_messages_sent_total", s.ws_sent.load(r)),
+                    ("ws_slow_clients_closed_total", s.ws_slow_closed.load(r)),
+                    ("ws_ping_timeouts_total", s.ws_ping_closed.load(r)),
+                ]);
+            }
+            c
+        },
     };
     if let Ok(mut s) = state.status.lock() {
         *s = status;

@@ -136,6 +136,24 @@ impl Api {
         }
     }
 
+    /// The shared state.
+    pub fn state(&self) -> &Arc<LiveState> {
+        &self.state
+    }
+
+    /// The ranking as the WebSocket `opportunities` message: the top `limit`.
+    pub fn opportunities_json(&mut self, limit: usize) -> Value {
+        let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
+        let list: Vec<Value> = self
+            .board
+            .iter()
+            .filter_map(|&(sym, _)| best_pair(&self.state, sym, now, None))
+            .take(limit)
+            .map(|b| b.to_json(&self.state.registry))
+            .collect();
+        json!({"type": "opportunities", "timestamp": now as f64 / 1e9, "opportunities": list})
+    }
+
     /// Answers one request.
     pub fn handle(&mut self, req: &Request<'_>) -> Response {
         if req.method != "GET" && req.method != "HEAD" {

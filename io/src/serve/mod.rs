@@ -11,6 +11,8 @@
 
 pub mod api;
 pub mod http;
+pub mod publish;
+pub mod ws;
 
 use std::io::{self, Read as _, Write as _};
 use std::net::SocketAddr;
@@ -22,7 +24,12 @@ use arb_engine::clock;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use arb_engine::SymbolId;
+use serde_json::json;
+
 use self::http::{ParseOutcome, Response};
+use self::publish::{Channel, Publisher};
+use self::ws::{CloseReason, Request as WsRequest, WsClient, WsLimits};
 
 const LISTENER: Token = Token(usize::MAX);
 
@@ -45,6 +52,10 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// When non-empty, a request with an `Origin` header must name one of these.
     pub allowed_origins: Vec<String>,
+    /// WebSocket limits per client.
+    pub ws: WsLimits,
+    /// Publish tick of the WebSocket streams, ms (at most one message per key per tick).
+    pub publish_interval_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +69,8 @@ impl Default for ServerConfig {
             allow_remote: false,
             token: None,
             allowed_origins: Vec::new(),
+            ws: WsLimits::default(),
+            publish_interval_ms: 25,
         }
     }
 }
@@ -112,6 +125,16 @@ pub struct ServerStats {
     pub errors: AtomicU64,
     /// Connections closed by a timeout.
     pub timeouts: AtomicU64,
+    /// WebSocket clients open now.
+    pub ws_clients: AtomicU64,
+    /// WebSocket messages written.
+    pub ws_sent: AtomicU64,
+    /// WebSocket messages replaced by a newer one before a slow client took them.
+    pub ws_conflated: AtomicU64,
+    /// WebSocket clients closed for falling behind.
+    pub ws_slow_closed: AtomicU64,
+    /// WebSocket clients closed for not answering pings.
+    pub ws_ping_closed: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -136,6 +159,16 @@ pub struct Server {
     listener: TcpListener,
     local: SocketAddr,
     conns: Vec<Option<Conn>>,
+    /// WebSocket clients, by the same slot numbers as `conns` (a slot is one or the other).
+    ws: Vec<Option<Box<WsClient>>>,
+    /// `[channel][symbol]` → slots subscribed; opportunities in `opp_subs`.
+    subs_index: Vec<Vec<Vec<u32>>>,
+    opp_subs: Vec<u32>,
+    publisher: Publisher,
+    next_publish_ns: i64,
+    next_opps_ns: i64,
+    next_housekeeping_ns: i64,
+    to_write: Vec<u32>,
     free: Vec<usize>,
     config: ServerConfig,
     api: api::Api,
@@ -148,7 +181,26 @@ impl Server {
     ///
     /// # Errors
     /// [`ServerError`]: remote rules, the port in use, the poller.
+    /// Binds the listener without a stream from the core (HTTP only; WebSocket clients
+    /// get no data).
+    ///
+    /// # Errors
+    /// As [`Server::bind_with_feed`].
     pub fn bind(config: ServerConfig, api: api::Api) -> Result<Self, ServerError> {
+        let publisher = Publisher::new(&api.state().registry, api.state().stale_after_ns, None);
+        Self::bind_with_feed(config, api, publisher)
+    }
+
+    /// Binds the listener; `publisher` reads the server's tap ring from the core for the
+    /// WebSocket streams.
+    ///
+    /// # Errors
+    /// [`ServerError`]: remote rules, the port in use, the poller.
+    pub fn bind_with_feed(
+        config: ServerConfig,
+        api: api::Api,
+        publisher: Publisher,
+    ) -> Result<Self, ServerError> {
         config.validate()?;
         let poll = Poll::new()?;
         let mut listener =
@@ -164,6 +216,16 @@ impl Server {
             listener,
             local,
             conns: (0..config.max_connections).map(|_| None).collect(),
+            ws: (0..config.max_connections).map(|_| None).collect(),
+            subs_index: (0..4)
+                .map(|_| vec![Vec::new(); publisher.symbols()])
+                .collect(),
+            opp_subs: Vec::new(),
+            publisher,
+            next_publish_ns: 0,
+            next_opps_ns: 0,
+            next_housekeeping_ns: 0,
+            to_write: Vec::new(),
             free: (0..config.max_connections).rev().collect(),
             config,
             api,
@@ -189,7 +251,10 @@ impl Server {
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(), ServerError> {
         let mut events = Events::with_capacity(1024);
         while !stop.load(Ordering::Relaxed) {
-            self.poll_once(&mut events, Duration::from_millis(50))?;
+            self.poll_once(
+                &mut events,
+                Duration::from_millis(self.config.publish_interval_ms.clamp(1, 50)),
+            )?;
         }
         Ok(())
     }
@@ -208,6 +273,14 @@ impl Server {
         for ev in events.iter() {
             match ev.token() {
                 LISTENER => self.accept(),
+                Token(i) if self.ws.get(i).is_some_and(Option::is_some) => {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.ws_readable(i);
+                    }
+                    if ev.is_writable() {
+                        self.ws_write(i);
+                    }
+                }
                 Token(i) => {
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                         self.on_readable(i);
@@ -218,7 +291,13 @@ impl Server {
                 }
             }
         }
-        self.expire();
+        self.publish();
+        let now = clock::mono_ns();
+        if now >= self.next_housekeeping_ns {
+            self.next_housekeeping_ns = now + 100_000_000;
+            self.expire();
+            self.ws_housekeeping(now);
+        }
         Ok(())
     }
 
@@ -344,6 +423,13 @@ impl Server {
                     let head_only = req.method == "HEAD";
                     match response {
                         Some(r) => (r, true, head_only, req.len),
+                        None if req.path == "/ws" => match ws_upgrade(&req) {
+                            Ok(accept) => {
+                                self.upgrade(slot, &accept);
+                                return;
+                            }
+                            Err(r) => (r, true, head_only, req.len),
+                        },
                         None => (self.api.handle(&req), req.close, head_only, req.len),
                     }
                 }
@@ -502,6 +588,322 @@ impl Server {
             self.free.push(slot);
             self.stats.open.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Checks a WebSocket upgrade request; returns the accept key.
+fn ws_upgrade(req: &http::Request<'_>) -> Result<String, Response> {
+    let upgrade = req
+        .header("upgrade")
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return Err(Response::error(
+            400,
+            "/ws is a WebSocket endpoint: send Upgrade: websocket",
+        ));
+    }
+    if req.header("sec-websocket-version").map(str::trim) != Some("13") {
+        let mut r = Response::error(400, "WebSocket version 13 required");
+        r.extra.push(("Sec-WebSocket-Version", "13".into()));
+        return Err(r);
+    }
+    let key = req
+        .header("sec-websocket-key")
+        .ok_or_else(|| Response::error(400, "missing Sec-WebSocket-Key"))?;
+    Ok(ws::accept_key(key))
+}
+
+impl Server {
+    /// Answers the upgrade and turns the slot's connection into a WebSocket client.
+    fn upgrade(&mut self, slot: usize, accept: &str) {
+        let Some(mut conn) = self.conns[slot].take() else {
+            return;
+        };
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        // A fresh socket's send buffer takes the small response at once.
+        if conn.stream.write_all(head.as_bytes()).is_err() {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.free.push(slot);
+            self.stats.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let now = clock::mono_ns();
+        let mut client = Box::new(WsClient::new(conn.stream, self.config.ws, now));
+        let _ =
+            self.poll
+                .registry()
+                .reregister(client.stream_mut(), Token(slot), Interest::READABLE);
+        self.ws[slot] = Some(client);
+        self.stats.ws_clients.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn ws_readable(&mut self, slot: usize) {
+        let now = clock::mono_ns();
+        let mut texts: Vec<String> = Vec::new();
+        let result = match self.ws[slot].as_mut() {
+            Some(c) => c.read(now, |_, t| texts.push(t.to_string())),
+            None => return,
+        };
+        for t in texts {
+            self.ws_request(slot, &t);
+        }
+        match result {
+            Ok(()) => self.ws_write(slot),
+            Err(reason) => self.ws_close(slot, reason),
+        }
+    }
+
+    fn ws_request(&mut self, slot: usize, text: &str) {
+        let reply = match ws::parse_request(text) {
+            Err(e) => json!({"type": "error", "error": e}),
+            Ok(WsRequest::Ping) => json!({"type": "pong"}),
+            Ok(WsRequest::Subscribe(channels, symbols)) => {
+                self.ws_subscribe(slot, &channels, &symbols, true)
+            }
+            Ok(WsRequest::Unsubscribe(channels, symbols)) => {
+                self.ws_subscribe(slot, &channels, &symbols, false)
+            }
+        };
+        if let Some(c) = self.ws[slot].as_mut() {
+            c.reply(&reply);
+        }
+    }
+
+    /// Applies a subscribe / unsubscribe; returns the reply.
+    fn ws_subscribe(
+        &mut self,
+        slot: usize,
+        channels: &[Channel],
+        symbols: &[String],
+        on: bool,
+    ) -> serde_json::Value {
+        let registry = Arc::clone(&self.api.state().registry);
+        let mut ids = Vec::new();
+        let mut unknown = Vec::new();
+        for s in symbols {
+            let id = crate::names::parse_symbol(s)
+                .and_then(|w| registry.lookup_name(&w.replacen('_', "/", 1)));
+            match id {
+                Some(id) => ids.push(id.0),
+                None => unknown.push(s.clone()),
+            }
+        }
+        let Some(client) = self.ws[slot].as_mut() else {
+            return json!({});
+        };
+        let needs_symbols = channels.iter().any(|c| c.per_symbol());
+        if on && needs_symbols && ids.is_empty() {
+            return json!({"type": "error", "error": "name at least one known symbol (\"symbols\": [\"BTC_USDT\"])", "unknown": unknown});
+        }
+        if on {
+            let mut all: Vec<u32> = client.subs.symbols.clone();
+            for id in &ids {
+                if !all.contains(id) {
+                    all.push(*id);
+                }
+            }
+            if all.len() > self.config.ws.max_symbols {
+                return json!({"type": "error", "error": format!("at most {} symbols per client", self.config.ws.max_symbols)});
+            }
+        }
+        // Remove the client from the index for the affected channels, change its
+        // subscriptions, and add it back: keeps the index and the counts exact.
+        let before_channels = client.subs.channels;
+        let before_symbols = client.subs.symbols.clone();
+        let mut channels_bits = before_channels;
+        let mut new_symbols = before_symbols.clone();
+        for c in channels {
+            if on {
+                channels_bits |= 1 << *c as u8;
+            } else if ids.is_empty() || !c.per_symbol() {
+                channels_bits &= !(1 << *c as u8);
+            }
+        }
+        if on {
+            for id in &ids {
+                if !new_symbols.contains(id) {
+                    new_symbols.push(*id);
+                }
+            }
+        } else {
+            new_symbols.retain(|s| !ids.contains(s));
+            if new_symbols.is_empty() {
+                channels_bits &= 1 << Channel::Opportunities as u8;
+            }
+        }
+        self.index_client(slot, before_channels, &before_symbols, false);
+        self.index_client(slot, channels_bits, &new_symbols, true);
+        let Some(client) = self.ws[slot].as_mut() else {
+            return json!({});
+        };
+        client.subs.channels = channels_bits;
+        client.subs.symbols = new_symbols;
+        let chans: Vec<&str> = Channel::ALL
+            .iter()
+            .filter(|c| client.subs.has(**c))
+            .map(|c| c.as_str())
+            .collect();
+        let syms: Vec<String> = client
+            .subs
+            .symbols
+            .iter()
+            .map(|&i| crate::names::symbol_name(registry.name(SymbolId(i))))
+            .collect();
+        json!({
+            "type": if on { "subscribed" } else { "unsubscribed" },
+            "channels": chans,
+            "symbols": syms,
+            "unknown": unknown,
+        })
+    }
+
+    /// Adds (`add`) or removes a client's subscriptions in the fan-out index.
+    fn index_client(&mut self, slot: usize, channels: u8, symbols: &[u32], add: bool) {
+        for c in Channel::ALL {
+            if channels & (1 << c as u8) == 0 {
+                continue;
+            }
+            if !c.per_symbol() {
+                if add {
+                    self.opp_subs.push(slot as u32);
+                } else {
+                    self.opp_subs.retain(|&s| s != slot as u32);
+                }
+                continue;
+            }
+            for &sym in symbols {
+                let Some(list) = self.subs_index[c as usize].get_mut(sym as usize) else {
+                    continue;
+                };
+                if add {
+                    list.push(slot as u32);
+                    self.publisher.count(c, sym, 1);
+                } else if let Some(p) = list.iter().position(|&s| s == slot as u32) {
+                    list.swap_remove(p);
+                    self.publisher.count(c, sym, -1);
+                }
+            }
+        }
+    }
+
+    /// Drains the core's stream and, once per tick, hands each changed key to its
+    /// subscribers; then writes to the clients that got something.
+    fn publish(&mut self) {
+        self.publisher.drain(1 << 16);
+        let now = clock::mono_ns();
+        if now < self.next_publish_ns {
+            return;
+        }
+        self.next_publish_ns = now + ms_ns(self.config.publish_interval_ms);
+        let (ws, index, to_write, stats) = (
+            &mut self.ws,
+            &self.subs_index,
+            &mut self.to_write,
+            &self.stats,
+        );
+        self.publisher.flush(|key, msg| {
+            let ch = publish::key_channel(key) as usize;
+            let sym = publish::key_symbol(key) as usize;
+            let Some(list) = index.get(ch).and_then(|l| l.get(sym)) else {
+                return;
+            };
+            for &slot in list {
+                if let Some(c) = ws[slot as usize].as_mut() {
+                    let had = c.has_output();
+                    let _ = c.enqueue(key, msg, now);
+                    if !had {
+                        to_write.push(slot);
+                    }
+                }
+            }
+            let _ = stats;
+        });
+        if now >= self.next_opps_ns && !self.opp_subs.is_empty() {
+            self.next_opps_ns = now + 250_000_000;
+            let body = self.api.opportunities_json(20);
+            let msg = tungstenite::Utf8Bytes::from(body.to_string());
+            let key = publish::key(Channel::Opportunities, 0, 0);
+            for &slot in &self.opp_subs {
+                if let Some(c) = self.ws[slot as usize].as_mut() {
+                    let had = c.has_output();
+                    let _ = c.enqueue(key, &msg, now);
+                    if !had {
+                        self.to_write.push(slot);
+                    }
+                }
+            }
+        }
+        let slots = std::mem::take(&mut self.to_write);
+        for &slot in &slots {
+            self.ws_write(slot as usize);
+        }
+        self.to_write = slots;
+        self.to_write.clear();
+    }
+
+    fn ws_write(&mut self, slot: usize) {
+        let now = clock::mono_ns();
+        let Some(c) = self.ws[slot].as_mut() else {
+            return;
+        };
+        if c.blocked && !c.has_output() {
+            return;
+        }
+        let was_blocked = c.blocked;
+        match c.write(now) {
+            Ok(n) => {
+                self.stats.ws_sent.fetch_add(n as u64, Ordering::Relaxed);
+                if c.blocked != was_blocked {
+                    let interest = if c.blocked {
+                        Interest::READABLE | Interest::WRITABLE
+                    } else {
+                        Interest::READABLE
+                    };
+                    let _ = self
+                        .poll
+                        .registry()
+                        .reregister(c.stream_mut(), Token(slot), interest);
+                }
+            }
+            Err(reason) => self.ws_close(slot, reason),
+        }
+    }
+
+    fn ws_housekeeping(&mut self, now: i64) {
+        for slot in 0..self.ws.len() {
+            let Some(c) = self.ws[slot].as_mut() else {
+                continue;
+            };
+            if let Err(reason) = c.housekeeping(now) {
+                self.ws_close(slot, reason);
+            }
+        }
+    }
+
+    fn ws_close(&mut self, slot: usize, reason: CloseReason) {
+        let Some(mut c) = self.ws[slot].take() else {
+            return;
+        };
+        match reason {
+            CloseReason::TooSlow => {
+                self.stats.ws_slow_closed.fetch_add(1, Ordering::Relaxed);
+            }
+            CloseReason::PingTimeout => {
+                self.stats.ws_ping_closed.fetch_add(1, Ordering::Relaxed);
+            }
+            CloseReason::Gone => {}
+        }
+        self.stats
+            .ws_conflated
+            .fetch_add(c.conflated, Ordering::Relaxed);
+        let (channels, symbols) = (c.subs.channels, std::mem::take(&mut c.subs.symbols));
+        self.index_client(slot, channels, &symbols, false);
+        let _ = self.poll.registry().deregister(c.stream_mut());
+        self.free.push(slot);
+        self.stats.open.fetch_sub(1, Ordering::Relaxed);
+        self.stats.ws_clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,312 @@
+//! The server's side of the engine's output: drains its tap ring from the core (dropping,
+//! never waiting), keeps the latest value per (channel, key), and once per publish tick
+//! serialises each changed key that someone subscribes to, once, for every subscriber.
+//!
+//! Conflation starts here: a quote that is replaced before the tick is never serialised.
+//! Each client then conflates again in its own queue ([`super::ws`]) when it falls behind.
+
+use arb_engine::event::{Quote, Side, SymbolId};
+use arb_engine::live_pairs::LivePairs;
+use arb_engine::pair::{PAIRS, VenuePair};
+use arb_engine::ring::{Consumer, Envelope};
+use arb_engine::spread::{CoreOut, Signal, SignalKind, SpreadUpdate};
+use arb_engine::{Exchange, SymbolRegistry, Trade};
+use serde_json::json;
+use tungstenite::Utf8Bytes;
+
+use crate::names;
+
+/// What a client can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Best bid/ask per (symbol, venue).
+    Quotes = 0,
+    /// Deviation and executable spreads per (symbol, pair).
+    Spreads = 1,
+    /// Latest trade per (symbol, venue).
+    Trades = 2,
+    /// Entry / exit signals per (symbol, pair).
+    Signals = 3,
+    /// The live ranking (no symbol).
+    Opportunities = 4,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 5] = [
+        Channel::Quotes,
+        Channel::Spreads,
+        Channel::Trades,
+        Channel::Signals,
+        Channel::Opportunities,
+    ];
+
+    /// Name in the protocol.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Quotes => "quotes",
+            Channel::Spreads => "spreads",
+            Channel::Trades => "trades",
+            Channel::Signals => "signals",
+            Channel::Opportunities => "opportunities",
+        }
+    }
+
+    /// Parses a protocol name.
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// `true` for channels keyed by symbol.
+    pub const fn per_symbol(self) -> bool {
+        !matches!(self, Channel::Opportunities)
+    }
+
+    /// Keys per symbol (venues or pairs).
+    const fn fan(self) -> usize {
+        match self {
+            Channel::Quotes | Channel::Trades => Exchange::COUNT,
+            Channel::Spreads | Channel::Signals => PAIRS,
+            Channel::Opportunities => 1,
+        }
+    }
+}
+
+/// A conflation key: channel, symbol, venue or pair.
+pub type Key = u64;
+
+/// Packs a key.
+pub const fn key(channel: Channel, symbol: u32, sub: usize) -> Key {
+    (channel as u64) << 56 | (symbol as u64) << 8 | sub as u64
+}
+
+/// The channel of a key.
+pub fn key_channel(k: Key) -> Channel {
+    Channel::ALL[((k >> 56) as usize).min(4)]
+}
+
+/// The symbol of a key.
+pub const fn key_symbol(k: Key) -> u32 {
+    (k >> 8) as u32
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Latest {
+    Empty,
+    Quote(Quote),
+    Spread(SpreadUpdate),
+    Trade(Trade),
+    Signal(Signal),
+}
+
+/// Latest values, dirty keys, subscriber counts.
+#[derive(Debug)]
+pub struct Publisher {
+    input: Option<Consumer<Envelope<CoreOut>>>,
+    pairs: LivePairs,
+    symbols: usize,
+    names: Vec<String>,
+    /// `[channel][symbol * fan + sub]`.
+    latest: [Vec<Latest>; 4],
+    dirty_flag: [Vec<bool>; 4],
+    dirty: Vec<Key>,
+    /// Subscribers per (channel, symbol); a key is tracked only when someone listens.
+    subscribers: [Vec<u32>; 4],
+    /// Outputs taken from the tap ring.
+    pub taken: u64,
+}
+
+impl Publisher {
+    /// A publisher for `registry`'s symbols, reading `input` (the server's tap ring).
+    pub fn new(
+        registry: &SymbolRegistry,
+        stale_after_ns: i64,
+        input: Option<Consumer<Envelope<CoreOut>>>,
+    ) -> Self {
+        let symbols = registry.len();
+        let per = |c: Channel| symbols * c.fan();
+        Publisher {
+            input,
+            pairs: LivePairs::new(symbols, stale_after_ns),
+            symbols,
+            names: (0..symbols as u32)
+                .map(|i| names::symbol_name(registry.name(SymbolId(i))))
+                .collect(),
+            latest: [
+                vec![Latest::Empty; per(Channel::Quotes)],
+                vec![Latest::Empty; per(Channel::Spreads)],
+                vec![Latest::Empty; per(Channel::Trades)],
+                vec![Latest::Empty; per(Channel::Signals)],
+            ],
+            dirty_flag: [
+                vec![false; per(Channel::Quotes)],
+                vec![false; per(Channel::Spreads)],
+                vec![false; per(Channel::Trades)],
+                vec![false; per(Channel::Signals)],
+            ],
+            dirty: Vec::new(),
+            subscribers: std::array::from_fn(|_| vec![0; symbols]),
+            taken: 0,
+        }
+    }
+
+    /// Symbols known.
+    pub fn symbols(&self) -> usize {
+        self.symbols
+    }
+
+    /// A client subscribed (`+1`) or left (`-1`) `channel` for `symbol`.
+    pub fn count(&mut self, channel: Channel, symbol: u32, delta: i32) {
+        if let Some(c) = self.subscribers.get_mut(channel as usize)
+            && let Some(n) = c.get_mut(symbol as usize)
+        {
+            *n = n.saturating_add_signed(delta);
+        }
+    }
+
+    fn mark(&mut self, channel: Channel, symbol: u32, sub: usize, v: Latest) {
+        let ch = channel as usize;
+        if self.subscribers[ch]
+            .get(symbol as usize)
+            .copied()
+            .unwrap_or(0)
+            == 0
+        {
+            return;
+        }
+        let i = symbol as usize * channel.fan() + sub;
+        self.latest[ch][i] = v;
+        if !self.dirty_flag[ch][i] {
+            self.dirty_flag[ch][i] = true;
+            self.dirty.push(key(channel, symbol, sub));
+        }
+    }
+
+    /// Drains the tap ring (at most `max` outputs); returns how many it took.
+    pub fn drain(&mut self, max: usize) -> usize {
+        let Some(mut input) = self.input.take() else {
+            return 0;
+        };
+        let mut n = 0;
+        while n < max {
+            let Ok(env) = input.pop() else { break };
+            n += 1;
+            let o = env.item;
+            match &o {
+                CoreOut::Quote(u) => {
+                    let q = u.quote;
+                    self.mark(
+                        Channel::Quotes,
+                        q.symbol.0,
+                        q.exchange.index(),
+                        Latest::Quote(q),
+                    );
+                    let mut spreads = [None; Exchange::COUNT];
+                    let mut k = 0;
+                    self.pairs.apply(&o, |p| {
+                        spreads[k] = Some(*p);
+                        k += 1;
+                    });
+                    for p in spreads.into_iter().flatten() {
+                        self.mark(
+                            Channel::Spreads,
+                            p.symbol.0,
+                            p.pair.index(),
+                            Latest::Spread(p),
+                        );
+                    }
+                }
+                CoreOut::Trade(t) => {
+                    self.mark(
+                        Channel::Trades,
+                        t.symbol.0,
+                        t.exchange.index(),
+                        Latest::Trade(*t),
+                    );
+                }
+                CoreOut::Signal(s) => {
+                    self.mark(
+                        Channel::Signals,
+                        s.symbol.0,
+                        s.pair.index(),
+                        Latest::Signal(*s),
+                    );
+                }
+                CoreOut::Venue(_) => self.pairs.apply(&o, |_| {}),
+                CoreOut::Gap(_) => {}
+            }
+        }
+        self.taken += n as u64;
+        self.input = Some(input);
+        n
+    }
+
+    /// `true` once the core hung up and the ring is drained (or there is no ring).
+    pub fn closed(&self) -> bool {
+        self.input
+            .as_ref()
+            .is_none_or(|i| i.is_abandoned() && i.is_empty())
+    }
+
+    /// Serialises every dirty key once and hands it to `deliver(key, message)`.
+    pub fn flush(&mut self, mut deliver: impl FnMut(Key, &Utf8Bytes)) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for &k in &dirty {
+            let ch = key_channel(k);
+            let sym = key_symbol(k);
+            let sub = (k & 0xff) as usize;
+            let i = sym as usize * ch.fan() + sub;
+            self.dirty_flag[ch as usize][i] = false;
+            let name = self.names.get(sym as usize).map_or("?", String::as_str);
+            let msg = match self.latest[ch as usize][i] {
+                Latest::Quote(q) => json!({
+                    "type": "quote", "symbol": name, "exchange": names::exchange_name(q.exchange),
+                    "bid": q.bid_px, "ask": q.ask_px, "bid_size": q.bid_qty, "ask_size": q.ask_qty,
+                    "ts": ts_s(q.recv_ts_ns),
+                }),
+                Latest::Spread(p) => json!({
+                    "type": "spread", "symbol": name,
+                    "exchange1": names::exchange_name(p.pair.first),
+                    "exchange2": names::exchange_name(p.pair.second),
+                    "deviation": finite(p.dev_pct), "exec12": finite(p.exec_ab_pct),
+                    "exec21": finite(p.exec_ba_pct), "ts": ts_s(p.ts_ns),
+                }),
+                Latest::Trade(t) => json!({
+                    "type": "trade", "symbol": name, "exchange": names::exchange_name(t.exchange),
+                    "price": t.px, "quantity": t.qty,
+                    "side": if t.side == Side::Buy { "Buy" } else { "Sell" },
+                    "ts": ts_s(t.recv_ts_ns),
+                }),
+                Latest::Signal(s) => json!({
+                    "type": "signal", "symbol": name,
+                    "exchange1": names::exchange_name(s.pair.first),
+                    "exchange2": names::exchange_name(s.pair.second),
+                    "kind": if s.kind == SignalKind::Entry { "Entry" } else { "Exit" },
+                    "deviation": finite(s.dev_pct), "ts": ts_s(s.ts_ns),
+                }),
+                Latest::Empty => continue,
+            };
+            let bytes = Utf8Bytes::from(msg.to_string());
+            deliver(k, &bytes);
+        }
+        self.dirty = dirty;
+        self.dirty.clear();
+    }
+}
+
+/// The pair of a spreads / signals key.
+pub fn key_pair(k: Key) -> Option<VenuePair> {
+    VenuePair::from_index((k & 0xff) as usize)
+}
+
+fn ts_s(ns: i64) -> f64 {
+    (ns / 1_000_000) as f64 / 1e3
+}
+
+fn finite(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}

@@ -1,0 +1,382 @@
+//! WebSocket clients of the server: the upgrade handshake, the subscribe protocol, and
+//! each client's bounded outbound queue that conflates to the latest message per key when
+//! the client falls behind, written in batches.
+//!
+//! Protocol on `/ws` (text frames, JSON):
+//! - `{"op":"subscribe","channels":["quotes","spreads","trades","signals","opportunities"],
+//!   "symbols":["BTC_USDT"]}` → `{"type":"subscribed","channels":[..],"symbols":[..]}`
+//! - `{"op":"unsubscribe", ...}` (same fields) → `{"type":"unsubscribed", ...}`
+//! - `{"op":"ping"}` → `{"type":"pong"}`
+//! - anything else → `{"type":"error","error":"..."}`; the connection stays open.
+//!
+//! Memory per client is bounded: the queue holds at most one message per key it
+//! subscribes to, and at most `max_queue_bytes` in all; a client over that, or behind for
+//! longer than `max_behind_ms`, is closed with code 1008 and the reason.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+
+use mio::net::TcpStream;
+use serde_json::{Value, json};
+use tungstenite::protocol::{
+    CloseFrame, Role, WebSocket, WebSocketConfig, frame::coding::CloseCode,
+};
+use tungstenite::{Message, Utf8Bytes};
+
+use super::publish::{Channel, Key};
+
+/// Per-client limits.
+#[derive(Debug, Clone, Copy)]
+pub struct WsLimits {
+    /// Largest message a client may send, bytes.
+    pub max_message_bytes: usize,
+    /// Symbols a client may subscribe to.
+    pub max_symbols: usize,
+    /// Queued bytes before the client counts as too slow.
+    pub max_queue_bytes: usize,
+    /// How long a client may stay behind (queue never empty), ms.
+    pub max_behind_ms: u64,
+    /// Ping interval, ms.
+    pub ping_interval_ms: u64,
+    /// A client silent this long after a ping is closed, ms.
+    pub pong_timeout_ms: u64,
+    /// Bytes handed to the socket per write (several frames per write).
+    pub batch_bytes: usize,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        WsLimits {
+            max_message_bytes: 16 * 1024,
+            max_symbols: 200,
+            max_queue_bytes: 1 << 20,
+            max_behind_ms: 10_000,
+            ping_interval_ms: 20_000,
+            pong_timeout_ms: 10_000,
+            batch_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The `Sec-WebSocket-Accept` value for a request's key.
+pub fn accept_key(key: &str) -> String {
+    tungstenite::handshake::derive_accept_key(key.trim().as_bytes())
+}
+
+/// What the client asked for.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    /// Channels, bit per [`Channel`].
+    pub channels: u8,
+    /// Symbol ids.
+    pub symbols: Vec<u32>,
+}
+
+impl Subscriptions {
+    /// `true` if `channel` is on.
+    pub fn has(&self, channel: Channel) -> bool {
+        self.channels & (1 << channel as u8) != 0
+    }
+}
+
+/// A parsed client request.
+#[derive(Debug)]
+pub enum Request {
+    /// Add channels / symbols.
+    Subscribe(Vec<Channel>, Vec<String>),
+    /// Remove channels / symbols.
+    Unsubscribe(Vec<Channel>, Vec<String>),
+    /// Application-level ping.
+    Ping,
+}
+
+/// Parses one client message.
+///
+/// # Errors
+/// A message for the client, when the request is malformed.
+pub fn parse_request(text: &str) -> Result<Request, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let op = v
+        .get("op")
+        .and_then(Value::as_str)
+        .ok_or("missing \"op\" (subscribe, unsubscribe or ping)")?;
+    let list = |k: &str| -> Result<Vec<String>, String> {
+        match v.get(k) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("\"{k}\" must be a list of strings"))
+                })
+                .collect(),
+            Some(_) => Err(format!("\"{k}\" must be a list of strings")),
+        }
+    };
+    match op {
+        "ping" => Ok(Request::Ping),
+        "subscribe" | "unsubscribe" => {
+            let channels = list("channels")?
+                .iter()
+                .map(|c| {
+                    Channel::parse(c).ok_or_else(|| {
+                        format!(
+                            "unknown channel {c:?} (quotes, spreads, trades, signals, opportunities)"
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if channels.is_empty() {
+                return Err("\"channels\" is empty".into());
+            }
+            let symbols = list("symbols")?;
+            Ok(if op == "subscribe" {
+                Request::Subscribe(channels, symbols)
+            } else {
+                Request::Unsubscribe(channels, symbols)
+            })
+        }
+        other => Err(format!("unknown op {other:?}")),
+    }
+}
+
+/// Why a client was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Queue over its byte limit or behind for too long.
+    TooSlow,
+    /// No answer to a ping.
+    PingTimeout,
+    /// The peer closed or the socket failed.
+    Gone,
+}
+
+/// One WebSocket client.
+#[derive(Debug)]
+pub struct WsClient {
+    ws: WebSocket<TcpStream>,
+    /// What it listens to.
+    pub subs: Subscriptions,
+    pending: HashMap<Key, Utf8Bytes>,
+    order: VecDeque<Key>,
+    pending_bytes: usize,
+    /// Replies (subscribed, errors, pong) go ahead of data, never conflated.
+    replies: VecDeque<Utf8Bytes>,
+    /// Mono ns of the last frame from the client.
+    pub last_heard_ns: i64,
+    /// Mono ns the next ping is due.
+    pub next_ping_ns: i64,
+    /// Mono ns a ping went out unanswered, if any.
+    pub ping_sent_ns: Option<i64>,
+    /// Mono ns since the queue has not been empty.
+    pub behind_since_ns: Option<i64>,
+    /// Messages replaced in the queue by a newer one for the same key.
+    pub conflated: u64,
+    /// Messages written.
+    pub sent: u64,
+    /// `true` while the socket's buffer is full (wait for writability).
+    pub blocked: bool,
+    limits: WsLimits,
+}
+
+impl WsClient {
+    /// Wraps a stream whose upgrade was answered.
+    pub fn new(stream: TcpStream, limits: WsLimits, now_ns: i64) -> Self {
+        let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(limits.batch_bytes)
+            .max_write_buffer_size(limits.batch_bytes * 4 + limits.max_message_bytes)
+            .max_message_size(Some(limits.max_message_bytes))
+            .max_frame_size(Some(limits.max_message_bytes));
+        WsClient {
+            ws: WebSocket::from_raw_socket(stream, Role::Server, Some(config)),
+            subs: Subscriptions::default(),
+            pending: HashMap::new(),
+            order: VecDeque::new(),
+            pending_bytes: 0,
+            replies: VecDeque::new(),
+            last_heard_ns: now_ns,
+            next_ping_ns: now_ns + ms(limits.ping_interval_ms),
+            ping_sent_ns: None,
+            behind_since_ns: None,
+            conflated: 0,
+            sent: 0,
+            blocked: false,
+            limits,
+        }
+    }
+
+    /// The socket (for (re)registration).
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        self.ws.get_mut()
+    }
+
+    /// Queues a data message under `key`, replacing a queued one for the same key.
+    /// Returns `false` when the client is over its byte limit.
+    pub fn enqueue(&mut self, key: Key, msg: &Utf8Bytes, now_ns: i64) -> bool {
+        let len = msg.len();
+        match self.pending.insert(key, msg.clone()) {
+            Some(old) => {
+                self.conflated += 1;
+                self.pending_bytes = self.pending_bytes + len - old.len();
+            }
+            None => {
+                self.order.push_back(key);
+                self.pending_bytes += len;
+            }
+        }
+        if self.behind_since_ns.is_none() {
+            self.behind_since_ns = Some(now_ns);
+        }
+        self.pending_bytes <= self.limits.max_queue_bytes
+    }
+
+    /// Queues a reply (never conflated).
+    pub fn reply(&mut self, v: &Value) {
+        self.replies.push_back(Utf8Bytes::from(v.to_string()));
+    }
+
+    /// `true` if something waits to be written.
+    pub fn has_output(&self) -> bool {
+        !self.order.is_empty() || !self.replies.is_empty()
+    }
+
+    /// Writes queued messages in batches until the socket would block; returns the
+    /// messages written.
+    ///
+    /// # Errors
+    /// The connection failed.
+    pub fn write(&mut self, now_ns: i64) -> Result<usize, CloseReason> {
+        let mut n = 0;
+        self.blocked = false;
+        loop {
+            let mut batch = 0;
+            while batch < self.limits.batch_bytes {
+                let msg = if let Some(r) = self.replies.pop_front() {
+                    r
+                } else if let Some(k) = self.order.pop_front() {
+                    match self.pending.remove(&k) {
+                        Some(m) => {
+                            self.pending_bytes -= m.len();
+                            m
+                        }
+                        None => continue,
+                    }
+                } else {
+                    break;
+                };
+                batch += msg.len();
+                match self.ws.write(Message::Text(msg)) {
+                    Ok(()) => {}
+                    Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // tungstenite kept the frame in its buffer: it goes with the flush.
+                    }
+                    Err(_) => return Err(CloseReason::Gone),
+                }
+                n += 1;
+            }
+            match self.ws.flush() {
+                Ok(()) => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked = true;
+                    break;
+                }
+                Err(_) => return Err(CloseReason::Gone),
+            }
+            if batch == 0 {
+                break;
+            }
+        }
+        self.sent += n as u64;
+        if !self.has_output() {
+            self.behind_since_ns = None;
+        } else if self.behind_since_ns.is_none() {
+            self.behind_since_ns = Some(now_ns);
+        }
+        Ok(n)
+    }
+
+    /// Reads what the client sent; calls `on_text` per text message.
+    ///
+    /// # Errors
+    /// The client closed or broke the protocol (including over-long messages).
+    pub fn read(
+        &mut self,
+        now_ns: i64,
+        mut on_text: impl FnMut(&mut Self, &str),
+    ) -> Result<(), CloseReason> {
+        loop {
+            match self.ws.read() {
+                Ok(msg) => {
+                    self.last_heard_ns = now_ns;
+                    self.ping_sent_ns = None;
+                    match msg {
+                        Message::Text(t) => on_text(self, t.as_str()),
+                        Message::Close(_) => return Err(CloseReason::Gone),
+                        Message::Binary(_) => self.reply(&json!({"type": "error", "error": "binary frames are not supported; send JSON text"})),
+                        _ => {}
+                    }
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(());
+                }
+                Err(tungstenite::Error::Capacity(_)) => {
+                    self.close_with(CloseCode::Size, "message too large");
+                    return Err(CloseReason::Gone);
+                }
+                Err(_) => return Err(CloseReason::Gone),
+            }
+        }
+    }
+
+    /// Sends a ping when due; reports a client that did not answer the last one.
+    ///
+    /// # Errors
+    /// [`CloseReason::PingTimeout`], [`CloseReason::TooSlow`].
+    pub fn housekeeping(&mut self, now_ns: i64) -> Result<(), CloseReason> {
+        if let Some(sent) = self.ping_sent_ns
+            && now_ns - sent > ms(self.limits.pong_timeout_ms)
+        {
+            self.close_with(CloseCode::Policy, "no answer to ping");
+            return Err(CloseReason::PingTimeout);
+        }
+        if self.pending_bytes > self.limits.max_queue_bytes
+            || self
+                .behind_since_ns
+                .is_some_and(|t| now_ns - t > ms(self.limits.max_behind_ms))
+        {
+            self.close_with(CloseCode::Policy, "too slow: fell behind the stream");
+            return Err(CloseReason::TooSlow);
+        }
+        if now_ns >= self.next_ping_ns {
+            self.next_ping_ns = now_ns + ms(self.limits.ping_interval_ms);
+            if self.ping_sent_ns.is_none() {
+                self.ping_sent_ns = Some(now_ns);
+            }
+            let _ = self.ws.write(Message::Ping(Default::default()));
+            let _ = self.ws.flush();
+        }
+        Ok(())
+    }
+
+    /// Sends a close frame with a reason (best effort).
+    pub fn close_with(&mut self, code: CloseCode, reason: &str) {
+        let _ = self.ws.close(Some(CloseFrame {
+            code,
+            reason: reason.to_string().into(),
+        }));
+        let _ = self.ws.flush();
+    }
+
+    /// Bytes queued.
+    pub fn queued_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+}
+
+fn ms(v: u64) -> i64 {
+    i64::try_from(v)
+        .unwrap_or(i64::MAX / 1_000_000)
+        .saturating_mul(1_000_000)
+}

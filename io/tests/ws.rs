@@ -1,0 +1,255 @@
+//! The WebSocket streams over real sockets: subscribe and receive typed updates for the
+//! symbols asked for only, bad requests answered without a disconnect, updates of one key
+//! between two publish ticks conflated to the latest, a client that does not answer pings
+//! closed and counted, an over-long message refused.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use arb_engine::history::{HistoryConfig, HistoryStore};
+use arb_engine::ranking::RankingBoard;
+use arb_engine::ring::{Envelope, Producer, RingBuffer};
+use arb_engine::spread::{CoreOut, QuoteUpdate};
+use arb_engine::{Exchange, Quote, SymbolId, SymbolRegistry};
+use arb_io::serve::api::{Api, LiveState, Status};
+use arb_io::serve::publish::Publisher;
+use arb_io::serve::ws::WsLimits;
+use arb_io::serve::{Server, ServerConfig, ServerStats};
+use serde_json::{Value, json};
+use tungstenite::{Message, WebSocket};
+
+const T0: i64 = 1_796_180_400_000_000_000;
+
+struct Running {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    stats: Arc<ServerStats>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.join().unwrap();
+        }
+    }
+}
+
+fn registry() -> Arc<SymbolRegistry> {
+    let mut r = SymbolRegistry::new();
+    for (n, b) in [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")] {
+        r.insert(Exchange::Binance, n, b, "USDT").unwrap();
+        r.insert(Exchange::Bybit, n, b, "USDT").unwrap();
+    }
+    Arc::new(r)
+}
+
+fn serve(config: ServerConfig) -> (Running, Producer<Envelope<CoreOut>>) {
+    let registry = registry();
+    let history = Arc::new(HistoryStore::new(&registry, HistoryConfig::default()));
+    let state = Arc::new(LiveState {
+        registry: Arc::clone(&registry),
+        history,
+        ranking: Arc::new(RankingBoard::new(8)),
+        stale_after_ns: 5_000_000_000,
+        started_wall_ns: 0,
+        status: Mutex::new(Status::default()),
+    });
+    let (tx, rx) = RingBuffer::new(1 << 14);
+    let publisher = Publisher::new(&registry, 5_000_000_000, Some(rx));
+    let mut server = Server::bind_with_feed(
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        },
+        Api::new(state),
+        publisher,
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    let stats = server.stats();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let handle = std::thread::spawn(move || server.run(&s2).unwrap());
+    (
+        Running {
+            addr,
+            stop,
+            stats,
+            handle: Some(handle),
+        },
+        tx,
+    )
+}
+
+fn connect(addr: SocketAddr) -> WebSocket<TcpStream> {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (ws, resp) = tungstenite::client(format!("ws://{addr}/ws"), stream).unwrap();
+    assert_eq!(resp.status(), 101);
+    ws
+}
+
+fn send(ws: &mut WebSocket<TcpStream>, v: &Value) {
+    ws.send(Message::Text(v.to_string().into())).unwrap();
+}
+
+/// The next text message as JSON (pings are answered by tungstenite itself).
+fn next(ws: &mut WebSocket<TcpStream>) -> Value {
+    loop {
+        match ws.read().unwrap() {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
+}
+
+fn quote(sym: u32, ex: Exchange, bid: f64, ts: i64) -> Envelope<CoreOut> {
+    Envelope {
+        item: CoreOut::Quote(QuoteUpdate {
+            quote: Quote {
+                symbol: SymbolId(sym),
+                exchange: ex,
+                conn_id: 0,
+                bid_px: bid,
+                bid_qty: 1.0,
+                ask_px: bid + 0.5,
+                ask_qty: 2.0,
+                exch_ts_ns: 0,
+                recv_ts_ns: ts,
+            },
+            own_spread_pct: 0.0,
+            history_ts_ns: ts,
+        }),
+        stamp_ns: 0,
+    }
+}
+
+#[test]
+fn subscribers_get_typed_updates_for_their_symbols_only_conflated_per_tick() {
+    let (srv, mut tx) = serve(ServerConfig {
+        publish_interval_ms: 200,
+        ..ServerConfig::default()
+    });
+    let mut ws = connect(srv.addr);
+    send(
+        &mut ws,
+        &json!({"op": "subscribe", "channels": ["quotes", "spreads"], "symbols": ["btc/usdt", "NOPE_USDT"]}),
+    );
+    let r = next(&mut ws);
+    assert_eq!(r["type"], "subscribed", "{r}");
+    assert_eq!(r["symbols"], json!(["BTC_USDT"]));
+    assert_eq!(r["unknown"], json!(["NOPE_USDT"]));
+    // 500 Binance quotes for BTC inside one tick, one for ETH (not subscribed), one Bybit.
+    for i in 0..500 {
+        tx.push(quote(
+            0,
+            Exchange::Binance,
+            100.0 + f64::from(i),
+            T0 + i64::from(i),
+        ))
+        .unwrap();
+    }
+    tx.push(quote(1, Exchange::Binance, 5.0, T0 + 600)).unwrap();
+    tx.push(quote(0, Exchange::Bybit, 700.0, T0 + 700)).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.push(next(&mut ws));
+    }
+    let quotes: Vec<&Value> = got.iter().filter(|m| m["type"] == "quote").collect();
+    let spreads: Vec<&Value> = got.iter().filter(|m| m["type"] == "spread").collect();
+    assert_eq!(quotes.len(), 2, "{got:?}");
+    assert_eq!(spreads.len(), 1, "{got:?}");
+    let binance = quotes.iter().find(|q| q["exchange"] == "Binance").unwrap();
+    // Conflated to the latest of the 500.
+    assert_eq!(binance["bid"], 599.0);
+    assert_eq!(binance["symbol"], "BTC_USDT");
+    assert_eq!(spreads[0]["exchange1"], "Binance");
+    assert_eq!(spreads[0]["exchange2"], "Bybit");
+    assert!(got.iter().all(|m| m["symbol"] == "BTC_USDT"));
+    drop(ws);
+}
+
+#[test]
+fn bad_requests_get_errors_and_the_connection_stays() {
+    let (srv, _tx) = serve(ServerConfig::default());
+    let mut ws = connect(srv.addr);
+    for (msg, needle) in [
+        ("not json", "not JSON"),
+        (r#"{"op":"dance"}"#, "unknown op"),
+        (
+            r#"{"op":"subscribe","channels":["nope"],"symbols":["BTC_USDT"]}"#,
+            "unknown channel",
+        ),
+        (
+            r#"{"op":"subscribe","channels":["quotes"]}"#,
+            "at least one known symbol",
+        ),
+        (
+            r#"{"op":"subscribe","channels":"quotes"}"#,
+            "list of strings",
+        ),
+    ] {
+        ws.send(Message::Text(msg.into())).unwrap();
+        let r = next(&mut ws);
+        assert_eq!(r["type"], "error", "{msg}: {r}");
+        assert!(r["error"].as_str().unwrap().contains(needle), "{msg}: {r}");
+    }
+    send(&mut ws, &json!({"op": "ping"}));
+    assert_eq!(next(&mut ws)["type"], "pong");
+    // Opportunities need no symbol.
+    send(
+        &mut ws,
+        &json!({"op": "subscribe", "channels": ["opportunities"]}),
+    );
+    assert_eq!(next(&mut ws)["type"], "subscribed");
+    assert_eq!(next(&mut ws)["type"], "opportunities");
+}
+
+#[test]
+fn a_client_that_ignores_pings_is_closed_and_counted() {
+    let (srv, _tx) = serve(ServerConfig {
+        ws: WsLimits {
+            ping_interval_ms: 100,
+            pong_timeout_ms: 300,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    // Handshake, then never read (so never answer a ping).
+    let ws = connect(srv.addr);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(srv.stats.ws_ping_closed.load(Ordering::Relaxed), 1);
+    assert_eq!(srv.stats.ws_clients.load(Ordering::Relaxed), 0);
+    drop(ws);
+}
+
+#[test]
+fn an_over_long_message_closes_with_a_reason() {
+    let (srv, _tx) = serve(ServerConfig {
+        ws: WsLimits {
+            max_message_bytes: 1024,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let mut ws = connect(srv.addr);
+    let _ = ws.send(Message::Text("x".repeat(4096).into()));
+    let closed = loop {
+        match ws.read() {
+            Ok(Message::Close(c)) => break c,
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let c = closed.unwrap();
+    assert_eq!(u16::from(c.code), 1009, "{c:?}");
+}
