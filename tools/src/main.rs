@@ -8,6 +8,7 @@ mod decode;
 mod demo;
 mod generate;
 mod latency;
+mod loadgen;
 mod pipeline;
 mod replay;
 mod report;
@@ -40,6 +41,9 @@ enum Command {
     /// The whole pipeline on a built-in synthetic market with the store and the
     /// dashboard: no network needed.
     Demo(demo::DemoArgs),
+    /// N WebSocket clients (some slow) against a running server: delivery latency,
+    /// messages, disconnects, server RSS.
+    Loadgen(loadgen::LoadgenArgs),
     /// Print p50 / p90 / p99 / p99.9 / max per stage from an HdrHistogram interval log.
     Latency(latency::LatencyArgs),
 }
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Latency(args) => latency::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Loadgen(args) => loadgen::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -151,7 +151,7 @@ impl Api {
             .take(limit)
             .map(|b| b.to_json(&self.state.registry))
             .collect();
-        json!({"type": "opportunities", "timestamp": now as f64 / 1e9, "opportunities": list})
+        json!({"type": "opportunities", "timestamp": now as f64 / 1e9, "pub_ts": clock::wall_ns() as f64 / 1e9, "opportunities": list})
     }
 
     /// Answers one request.

@@ -251,6 +251,9 @@ impl Publisher {
     /// Serialises every dirty key once and hands it to `deliver(key, message)`.
     pub fn flush(&mut self, mut deliver: impl FnMut(Key, &Utf8Bytes)) {
         let dirty = std::mem::take(&mut self.dirty);
+        // When the server serialised the update (epoch s): clients measure delivery
+        // latency against it (arb loadgen).
+        let pub_ts = arb_engine::clock::wall_ns() as f64 / 1e9;
         for &k in &dirty {
             let ch = key_channel(k);
             let sym = key_symbol(k);
@@ -286,6 +289,8 @@ impl Publisher {
                 }),
                 Latest::Empty => continue,
             };
+            let mut msg = msg;
+            msg["pub_ts"] = json!(pub_ts);
             let bytes = Utf8Bytes::from(msg.to_string());
             deliver(k, &bytes);
         }

@@ -9,6 +9,10 @@
 //! - `{"op":"ping"}` → `{"type":"pong"}`
 //! - anything else → `{"type":"error","error":"..."}`; the connection stays open.
 //!
+//! Updates are typed (`"type": "quote" | "spread" | "trade" | "signal" |
+//! "opportunities"`) and carry `pub_ts`, when the server serialised them (epoch s), so
+//! clients can measure delivery latency.
+//!
 //! Memory per client is bounded: the queue holds at most one message per key it
 //! subscribes to, and at most `max_queue_bytes` in all; a client over that, or behind for
 //! longer than `max_behind_ms`, is closed with code 1008 and the reason.
@@ -42,6 +46,10 @@ pub struct WsLimits {
     pub pong_timeout_ms: u64,
     /// Bytes handed to the socket per write (several frames per write).
     pub batch_bytes: usize,
+    /// Kernel send buffer per client, bytes: small, so that a slow client's backlog
+    /// stays in the conflating queue (where newer values replace older ones) instead of
+    /// piling up stale frames in the kernel.
+    pub socket_send_buffer: usize,
 }
 
 impl Default for WsLimits {
@@ -54,6 +62,7 @@ impl Default for WsLimits {
             ping_interval_ms: 20_000,
             pong_timeout_ms: 10_000,
             batch_bytes: 64 * 1024,
+            socket_send_buffer: 64 * 1024,
         }
     }
 }
@@ -183,6 +192,7 @@ pub struct WsClient {
 impl WsClient {
     /// Wraps a stream whose upgrade was answered.
     pub fn new(stream: TcpStream, limits: WsLimits, now_ns: i64) -> Self {
+        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(limits.socket_send_buffer);
         let config = WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .write_buffer_size(limits.batch_bytes)
