@@ -323,3 +323,33 @@ fn token_and_origin_rules() {
     .unwrap_err();
     assert!(matches!(err, ServerError::Remote(_)), "{err}");
 }
+
+#[test]
+fn the_legacy_chart_stream_sends_chart_objects_of_the_top_pairs() {
+    let srv = serve(ServerConfig::default());
+    let stream = TcpStream::connect(srv.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (mut ws, _) =
+        tungstenite::client(format!("ws://{}/ws/realtime_charts", srv.addr), stream).unwrap();
+    let chart: Value = loop {
+        if let tungstenite::Message::Text(t) = ws.read().unwrap() {
+            break serde_json::from_str(t.as_str()).unwrap();
+        }
+    };
+    assert_eq!(chart["symbol"], "BTC_USDT");
+    assert_eq!(chart["exchange1"], "Binance");
+    assert_eq!(chart["exchange2"], "OKX");
+    let n = chart["timestamps"].as_array().unwrap().len();
+    assert!(n > 0);
+    for k in ["spreads", "upperBand", "lowerBand"] {
+        assert_eq!(chart[k].as_array().unwrap().len(), n, "{k}");
+    }
+    // And a plain GET there is a clear error, not a hang.
+    let (s, body) = raw(
+        srv.addr,
+        b"GET /ws/realtime_charts HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(s, 400, "{body}");
+}

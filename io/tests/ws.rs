@@ -253,3 +253,35 @@ fn an_over_long_message_closes_with_a_reason() {
     let c = closed.unwrap();
     assert_eq!(u16::from(c.code), 1009, "{c:?}");
 }
+
+#[test]
+fn the_legacy_bus_on_root_sends_symbol_info_then_pascal_case_updates() {
+    let (srv, mut tx) = serve(ServerConfig::default());
+    let stream = TcpStream::connect(srv.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (mut ws, _) = tungstenite::client(format!("ws://{}/", srv.addr), stream).unwrap();
+    let info = next(&mut ws);
+    assert_eq!(info["MessageType"], "AllSymbolInfo");
+    let payload = info["Payload"].as_array().unwrap();
+    assert_eq!(payload.len(), 4, "{info}");
+    assert!(
+        payload
+            .iter()
+            .any(|p| p["Exchange"] == "Bybit" && p["Name"] == "ETH_USDT")
+    );
+    // 2026-12-02T03:00:00.250Z
+    tx.push(quote(1, Exchange::Bybit, 10.0, T0 + 250_000_000))
+        .unwrap();
+    let m = next(&mut ws);
+    assert_eq!(m["MessageType"], "Spread", "{m}");
+    let p = &m["Payload"];
+    assert_eq!(p["Exchange"], "Bybit");
+    assert_eq!(p["Symbol"], "ETH_USDT");
+    assert_eq!(p["BestBid"], 10.0);
+    assert_eq!(p["BestAsk"], 10.5);
+    assert_eq!(p["Timestamp"], "2026-12-02T03:00:00.250Z");
+    let sp = p["SpreadPercentage"].as_f64().unwrap();
+    assert!((sp - 0.5 / 10.5 * 100.0).abs() < 1e-12);
+}

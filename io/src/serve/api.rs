@@ -123,6 +123,9 @@ fn asset(body: &str, content_type: &'static str) -> Response {
     Response::bytes(200, content_type, body.as_bytes().to_vec())
 }
 
+/// Minutes of the live charts (as the legacy page showed).
+pub const LIVE_CHART_MINUTES: f64 = 15.0;
+
 /// Opportunities per request at most (the ranking board's size).
 const MAX_LIMIT: usize = 64;
 
@@ -139,6 +142,27 @@ impl Api {
     /// The shared state.
     pub fn state(&self) -> &Arc<LiveState> {
         &self.state
+    }
+
+    /// The legacy bus's first message: every (venue, symbol) listing.
+    pub fn symbol_info_legacy(&self) -> Value {
+        let r = &self.state.registry;
+        let payload: Vec<Value> = (0..r.len() as u32)
+            .flat_map(|i| {
+                let id = SymbolId(i);
+                r.venues(id).map(move |e| {
+                    json!({
+                        "Exchange": names::exchange_name(e),
+                        "Name": names::symbol_name(r.name(id)),
+                        // Not known to arb yet (no instrument metadata from the venues).
+                        "PriceStep": Value::Null,
+                        "QuantityStep": Value::Null,
+                        "MinNotional": Value::Null,
+                    })
+                })
+            })
+            .collect();
+        json!({"MessageType": "AllSymbolInfo", "Payload": payload})
     }
 
     /// The ranking as the WebSocket `opportunities` message: the top `limit`.
@@ -410,27 +434,32 @@ impl Api {
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(20)
             .clamp(1, MAX_LIMIT);
-        let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
-        let mut picks = Vec::new();
-        for &(sym, _) in &self.board {
-            if let Some(b) = best_pair(&self.state, sym, now, None) {
-                picks.push((sym, b.pair));
-            }
-            if picks.len() >= limit {
-                break;
-            }
-        }
         let mut body = Vec::new();
-        let state = Arc::clone(&self.state);
-        for (sym, pair) in picks {
-            let Ok(series) = self.chart(sym, pair, 15.0) else {
-                continue;
-            };
-            let v = chart_json(&state.registry, sym, pair, series);
-            let _ = serde_json::to_writer(&mut body, &v);
-            body.push(b'\n');
+        for (sym, pair) in self.top_pairs(limit) {
+            if let Some(v) = self.chart_object(sym, pair, LIVE_CHART_MINUTES) {
+                let _ = serde_json::to_writer(&mut body, &v);
+                body.push(b'\n');
+            }
         }
         Ok(Response::bytes(200, "application/x-ndjson", body))
+    }
+
+    /// The live ranking's first `limit` symbols, each with its best pair now.
+    pub fn top_pairs(&mut self, limit: usize) -> Vec<(SymbolId, VenuePair)> {
+        let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
+        self.board
+            .iter()
+            .filter_map(|&(sym, _)| best_pair(&self.state, sym, now, None).map(|b| (sym, b.pair)))
+            .take(limit)
+            .collect()
+    }
+
+    /// The legacy chart object of a pair over the last `minutes`, or `None` when the
+    /// pair has no series.
+    pub fn chart_object(&mut self, sym: SymbolId, pair: VenuePair, minutes: f64) -> Option<Value> {
+        let state = Arc::clone(&self.state);
+        let series = self.chart(sym, pair, minutes).ok()?;
+        Some(chart_json(&state.registry, sym, pair, series))
     }
 
     fn metrics(&self) -> Response {

@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(r.param("limit").as_deref(), Some("5"));
         assert_eq!(r.param("none"), None);
         assert!(!r.close);
-        assert_eq!(r.len, 56);
+        assert_eq!(r.len, 58);
         let r = parse(b"GET / HTTP/1.0\r\n\r\n").unwrap();
         assert!(r.close);
         let r = parse(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap();

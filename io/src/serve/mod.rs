@@ -32,6 +32,13 @@ use self::publish::{Channel, Publisher};
 use self::ws::{CloseReason, Request as WsRequest, WsClient, WsLimits};
 
 const LISTENER: Token = Token(usize::MAX);
+/// Charts of the legacy chart stream, refreshed round robin.
+const CHARTS: usize = 20;
+/// Charts refreshed per tick.
+const CHARTS_PER_TICK: usize = 5;
+/// Chart stream tick: with 5 of 20 per tick each chart goes out about once a second (the
+/// legacy limit is at most every 250 ms per chart).
+const CHART_TICK_NS: i64 = 250_000_000;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -164,6 +171,13 @@ pub struct Server {
     /// `[channel][symbol]` → slots subscribed; opportunities in `opp_subs`.
     subs_index: Vec<Vec<Vec<u32>>>,
     opp_subs: Vec<u32>,
+    /// Clients of the legacy `/ws/realtime_charts` (every chart of the top 20).
+    chart_subs: Vec<u32>,
+    /// Clients of the legacy raw bus (WebSocket on `/`: every quote, trade, signal).
+    legacy_subs: Vec<u32>,
+    /// Next chart of the top list to refresh (round robin, a few per tick).
+    chart_cursor: usize,
+    next_charts_ns: i64,
     publisher: Publisher,
     next_publish_ns: i64,
     next_opps_ns: i64,
@@ -221,6 +235,10 @@ impl Server {
                 .map(|_| vec![Vec::new(); publisher.symbols()])
                 .collect(),
             opp_subs: Vec::new(),
+            chart_subs: Vec::new(),
+            legacy_subs: Vec::new(),
+            chart_cursor: 0,
+            next_charts_ns: 0,
             publisher,
             next_publish_ns: 0,
             next_opps_ns: 0,
@@ -423,13 +441,23 @@ impl Server {
                     let head_only = req.method == "HEAD";
                     match response {
                         Some(r) => (r, true, head_only, req.len),
-                        None if req.path == "/ws" => match ws_upgrade(&req) {
-                            Ok(accept) => {
-                                self.upgrade(slot, &accept);
-                                return;
+                        None if req.path == "/ws"
+                            || req.path == "/ws/realtime_charts"
+                            || (req.path == "/" && req.header("upgrade").is_some()) =>
+                        {
+                            match ws_upgrade(&req) {
+                                Ok(accept) => {
+                                    let kind = match req.path {
+                                        "/ws/realtime_charts" => WsKind::Charts,
+                                        "/" => WsKind::LegacyBus,
+                                        _ => WsKind::Streams,
+                                    };
+                                    self.upgrade(slot, &accept, kind);
+                                    return;
+                                }
+                                Err(r) => (r, true, head_only, req.len),
                             }
-                            Err(r) => (r, true, head_only, req.len),
-                        },
+                        }
                         None => (self.api.handle(&req), req.close, head_only, req.len),
                     }
                 }
@@ -591,6 +619,17 @@ impl Server {
     }
 }
 
+/// What a WebSocket connection receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WsKind {
+    /// `/ws`: typed updates on request.
+    Streams,
+    /// `/ws/realtime_charts`: the legacy chart objects of the top pairs.
+    Charts,
+    /// `/`: the legacy raw bus.
+    LegacyBus,
+}
+
 /// Checks a WebSocket upgrade request; returns the accept key.
 fn ws_upgrade(req: &http::Request<'_>) -> Result<String, Response> {
     let upgrade = req
@@ -615,7 +654,7 @@ fn ws_upgrade(req: &http::Request<'_>) -> Result<String, Response> {
 
 impl Server {
     /// Answers the upgrade and turns the slot's connection into a WebSocket client.
-    fn upgrade(&mut self, slot: usize, accept: &str) {
+    fn upgrade(&mut self, slot: usize, accept: &str, kind: WsKind) {
         let Some(mut conn) = self.conns[slot].take() else {
             return;
         };
@@ -637,6 +676,19 @@ impl Server {
                 .reregister(client.stream_mut(), Token(slot), Interest::READABLE);
         self.ws[slot] = Some(client);
         self.stats.ws_clients.fetch_add(1, Ordering::Relaxed);
+        match kind {
+            WsKind::Charts => self.chart_subs.push(slot as u32),
+            WsKind::LegacyBus => {
+                self.legacy_subs.push(slot as u32);
+                self.publisher.count_legacy(1);
+                let info = self.api.symbol_info_legacy();
+                if let Some(c) = self.ws[slot].as_mut() {
+                    c.reply(&info);
+                }
+                self.ws_write(slot);
+            }
+            WsKind::Streams => {}
+        }
     }
 
     fn ws_readable(&mut self, slot: usize) {
@@ -797,17 +849,22 @@ impl Server {
             return;
         }
         self.next_publish_ns = now + ms_ns(self.config.publish_interval_ms);
-        let (ws, index, to_write, stats) = (
+        let (ws, index, to_write, legacy) = (
             &mut self.ws,
             &self.subs_index,
             &mut self.to_write,
-            &self.stats,
+            &self.legacy_subs,
         );
-        self.publisher.flush(|key, msg| {
+        self.publisher.flush(|key, msg, is_legacy| {
             let ch = publish::key_channel(key) as usize;
             let sym = publish::key_symbol(key) as usize;
-            let Some(list) = index.get(ch).and_then(|l| l.get(sym)) else {
-                return;
+            let list: &[u32] = if is_legacy {
+                legacy
+            } else {
+                match index.get(ch).and_then(|l| l.get(sym)) {
+                    Some(l) => l,
+                    None => return,
+                }
             };
             for &slot in list {
                 if let Some(c) = ws[slot as usize].as_mut() {
@@ -818,7 +875,6 @@ impl Server {
                     }
                 }
             }
-            let _ = stats;
         });
         if now >= self.next_opps_ns && !self.opp_subs.is_empty() {
             self.next_opps_ns = now + 250_000_000;
@@ -835,12 +891,45 @@ impl Server {
                 }
             }
         }
+        if now >= self.next_charts_ns && !self.chart_subs.is_empty() {
+            self.next_charts_ns = now + CHART_TICK_NS;
+            self.publish_charts(now);
+        }
         let slots = std::mem::take(&mut self.to_write);
         for &slot in &slots {
             self.ws_write(slot as usize);
         }
         self.to_write = slots;
         self.to_write.clear();
+    }
+
+    /// The legacy chart stream: every tick refreshes the next few charts of the top 20
+    /// (round robin), so each chart goes out at most every 250 ms and the series are
+    /// computed once for every client.
+    fn publish_charts(&mut self, now: i64) {
+        let top = self.api.top_pairs(CHARTS);
+        if top.is_empty() {
+            return;
+        }
+        for _ in 0..CHARTS_PER_TICK.min(top.len()) {
+            self.chart_cursor = (self.chart_cursor + 1) % top.len();
+            let (sym, pair) = top[self.chart_cursor];
+            let Some(chart) = self.api.chart_object(sym, pair, api::LIVE_CHART_MINUTES) else {
+                continue;
+            };
+            let msg = tungstenite::Utf8Bytes::from(chart.to_string());
+            // One queue entry per chart: a slow client keeps only each chart's newest.
+            let key = publish::key(Channel::Opportunities, sym.0, 1 + pair.index());
+            for &slot in &self.chart_subs {
+                if let Some(c) = self.ws[slot as usize].as_mut() {
+                    let had = c.has_output();
+                    let _ = c.enqueue(key, &msg, now);
+                    if !had {
+                        self.to_write.push(slot);
+                    }
+                }
+            }
+        }
     }
 
     fn ws_write(&mut self, slot: usize) {
@@ -900,6 +989,11 @@ impl Server {
             .fetch_add(c.conflated, Ordering::Relaxed);
         let (channels, symbols) = (c.subs.channels, std::mem::take(&mut c.subs.symbols));
         self.index_client(slot, channels, &symbols, false);
+        self.chart_subs.retain(|&s| s != slot as u32);
+        if let Some(p) = self.legacy_subs.iter().position(|&s| s == slot as u32) {
+            self.legacy_subs.swap_remove(p);
+            self.publisher.count_legacy(-1);
+        }
         let _ = self.poll.registry().deregister(c.stream_mut());
         self.free.push(slot);
         self.stats.open.fetch_sub(1, Ordering::Relaxed);

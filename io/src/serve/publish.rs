@@ -112,6 +112,8 @@ pub struct Publisher {
     dirty: Vec<Key>,
     /// Subscribers per (channel, symbol); a key is tracked only when someone listens.
     subscribers: [Vec<u32>; 4],
+    /// Clients of the legacy bus (every symbol's quotes, trades and signals).
+    legacy: u32,
     /// Outputs taken from the tap ring.
     pub taken: u64,
 }
@@ -146,6 +148,7 @@ impl Publisher {
             ],
             dirty: Vec::new(),
             subscribers: std::array::from_fn(|_| vec![0; symbols]),
+            legacy: 0,
             taken: 0,
         }
     }
@@ -164,14 +167,23 @@ impl Publisher {
         }
     }
 
+    /// A legacy-bus client joined (`+1`) or left (`-1`).
+    pub fn count_legacy(&mut self, delta: i32) {
+        self.legacy = self.legacy.saturating_add_signed(delta);
+    }
+
+    fn wanted(&self, channel: Channel, symbol: u32) -> bool {
+        (self.legacy > 0 && channel != Channel::Spreads)
+            || self.subscribers[channel as usize]
+                .get(symbol as usize)
+                .copied()
+                .unwrap_or(0)
+                > 0
+    }
+
     fn mark(&mut self, channel: Channel, symbol: u32, sub: usize, v: Latest) {
         let ch = channel as usize;
-        if self.subscribers[ch]
-            .get(symbol as usize)
-            .copied()
-            .unwrap_or(0)
-            == 0
-        {
+        if !self.wanted(channel, symbol) {
             return;
         }
         let i = symbol as usize * channel.fan() + sub;
@@ -248,8 +260,10 @@ impl Publisher {
             .is_none_or(|i| i.is_abandoned() && i.is_empty())
     }
 
-    /// Serialises every dirty key once and hands it to `deliver(key, message)`.
-    pub fn flush(&mut self, mut deliver: impl FnMut(Key, &Utf8Bytes)) {
+    /// Serialises every dirty key once per audience and hands it to
+    /// `deliver(key, message, legacy)`: the typed message for `/ws` subscribers, the
+    /// legacy PascalCase one (`{"MessageType","Payload"}`) when legacy-bus clients exist.
+    pub fn flush(&mut self, mut deliver: impl FnMut(Key, &Utf8Bytes, bool)) {
         let dirty = std::mem::take(&mut self.dirty);
         // When the server serialised the update (epoch s): clients measure delivery
         // latency against it (arb loadgen).
@@ -260,43 +274,106 @@ impl Publisher {
             let sub = (k & 0xff) as usize;
             let i = sym as usize * ch.fan() + sub;
             self.dirty_flag[ch as usize][i] = false;
+            let latest = self.latest[ch as usize][i];
+            if matches!(latest, Latest::Empty) {
+                continue;
+            }
             let name = self.names.get(sym as usize).map_or("?", String::as_str);
-            let msg = match self.latest[ch as usize][i] {
-                Latest::Quote(q) => json!({
-                    "type": "quote", "symbol": name, "exchange": names::exchange_name(q.exchange),
-                    "bid": q.bid_px, "ask": q.ask_px, "bid_size": q.bid_qty, "ask_size": q.ask_qty,
-                    "ts": ts_s(q.recv_ts_ns),
-                }),
-                Latest::Spread(p) => json!({
-                    "type": "spread", "symbol": name,
-                    "exchange1": names::exchange_name(p.pair.first),
-                    "exchange2": names::exchange_name(p.pair.second),
-                    "deviation": finite(p.dev_pct), "exec12": finite(p.exec_ab_pct),
-                    "exec21": finite(p.exec_ba_pct), "ts": ts_s(p.ts_ns),
-                }),
-                Latest::Trade(t) => json!({
-                    "type": "trade", "symbol": name, "exchange": names::exchange_name(t.exchange),
-                    "price": t.px, "quantity": t.qty,
-                    "side": if t.side == Side::Buy { "Buy" } else { "Sell" },
-                    "ts": ts_s(t.recv_ts_ns),
-                }),
-                Latest::Signal(s) => json!({
-                    "type": "signal", "symbol": name,
-                    "exchange1": names::exchange_name(s.pair.first),
-                    "exchange2": names::exchange_name(s.pair.second),
-                    "kind": if s.kind == SignalKind::Entry { "Entry" } else { "Exit" },
-                    "deviation": finite(s.dev_pct), "ts": ts_s(s.ts_ns),
-                }),
-                Latest::Empty => continue,
-            };
-            let mut msg = msg;
-            msg["pub_ts"] = json!(pub_ts);
-            let bytes = Utf8Bytes::from(msg.to_string());
-            deliver(k, &bytes);
+            let modern = self.subscribers[ch as usize]
+                .get(sym as usize)
+                .copied()
+                .unwrap_or(0)
+                > 0;
+            if modern {
+                let mut msg = typed(name, &latest);
+                msg["pub_ts"] = json!(pub_ts);
+                deliver(k, &Utf8Bytes::from(msg.to_string()), false);
+            }
+            if self.legacy > 0
+                && let Some(msg) = legacy(name, &latest)
+            {
+                deliver(k, &Utf8Bytes::from(msg.to_string()), true);
+            }
         }
         self.dirty = dirty;
         self.dirty.clear();
     }
+}
+
+/// The `/ws` message of a latest value.
+fn typed(name: &str, latest: &Latest) -> serde_json::Value {
+    match *latest {
+        Latest::Quote(q) => json!({
+            "type": "quote", "symbol": name, "exchange": names::exchange_name(q.exchange),
+            "bid": q.bid_px, "ask": q.ask_px, "bid_size": q.bid_qty, "ask_size": q.ask_qty,
+            "ts": ts_s(q.recv_ts_ns),
+        }),
+        Latest::Spread(p) => json!({
+            "type": "spread", "symbol": name,
+            "exchange1": names::exchange_name(p.pair.first),
+            "exchange2": names::exchange_name(p.pair.second),
+            "deviation": finite(p.dev_pct), "exec12": finite(p.exec_ab_pct),
+            "exec21": finite(p.exec_ba_pct), "ts": ts_s(p.ts_ns),
+        }),
+        Latest::Trade(t) => json!({
+            "type": "trade", "symbol": name, "exchange": names::exchange_name(t.exchange),
+            "price": t.px, "quantity": t.qty,
+            "side": if t.side == Side::Buy { "Buy" } else { "Sell" },
+            "ts": ts_s(t.recv_ts_ns),
+        }),
+        Latest::Signal(s) => json!({
+            "type": "signal", "symbol": name,
+            "exchange1": names::exchange_name(s.pair.first),
+            "exchange2": names::exchange_name(s.pair.second),
+            "kind": if s.kind == SignalKind::Entry { "Entry" } else { "Exit" },
+            "deviation": finite(s.dev_pct), "ts": ts_s(s.ts_ns),
+        }),
+        Latest::Empty => serde_json::Value::Null,
+    }
+}
+
+/// The legacy raw bus's message of a latest value (PascalCase, ISO-8601 UTC times), as
+/// the trading bot that consumed the old server reads it. Pair spreads were not on it.
+fn legacy(name: &str, latest: &Latest) -> Option<serde_json::Value> {
+    Some(match *latest {
+        Latest::Quote(q) => json!({"MessageType": "Spread", "Payload": {
+            "Exchange": names::exchange_name(q.exchange), "Symbol": name,
+            "BestBid": q.bid_px, "BestAsk": q.ask_px,
+            "SpreadPercentage": finite(q.own_spread_pct()),
+            "BidSize": q.bid_qty, "AskSize": q.ask_qty,
+            "Timestamp": iso8601(q.recv_ts_ns),
+        }}),
+        Latest::Trade(t) => json!({"MessageType": "Trade", "Payload": {
+            "Exchange": names::exchange_name(t.exchange), "Symbol": name,
+            "Price": t.px, "Quantity": t.qty,
+            "Side": if t.side == Side::Buy { "Buy" } else { "Sell" },
+            "Timestamp": iso8601(t.recv_ts_ns),
+        }}),
+        Latest::Signal(s) => json!({"MessageType": "Signal", "Payload": {
+            "Symbol": name,
+            "Exchange1": names::exchange_name(s.pair.first),
+            "Exchange2": names::exchange_name(s.pair.second),
+            "Kind": if s.kind == SignalKind::Entry { "Entry" } else { "Exit" },
+            "Deviation": finite(s.dev_pct),
+            "Timestamp": iso8601(s.ts_ns),
+        }}),
+        Latest::Spread(_) | Latest::Empty => return None,
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso8601(ns: i64) -> String {
+    let ms = ns.div_euclid(1_000_000);
+    let s = ms.div_euclid(1000);
+    let (y, m, d) = crate::store::schema::civil_from_days(s.div_euclid(86_400));
+    let t = s.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t / 3600,
+        t / 60 % 60,
+        t % 60,
+        ms.rem_euclid(1000)
+    )
 }
 
 /// The pair of a spreads / signals key.
