@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -448,7 +448,8 @@ fn visible_files(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
     Ok(out)
 }
 
-/// A [`File`] that adds every byte read from it to a shared counter.
+/// A [`File`] that adds every byte read from it to a shared counter. Reads are positional
+/// (`pread`), so threads scanning the same file do not share a file offset.
 #[derive(Debug, Clone)]
 struct CountingFile {
     file: Arc<File>,
@@ -456,16 +457,26 @@ struct CountingFile {
     bytes: Arc<AtomicU64>,
 }
 
-/// A reader handed out by [`CountingFile::get_read`]: counts what it reads from disk.
+/// Reads `buf.len()` bytes or fewer at `pos` without moving any file offset.
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_at(file, buf, pos);
+    #[cfg(windows)]
+    return std::os::windows::fs::FileExt::seek_read(file, buf, pos);
+}
+
+/// A reader handed out by [`CountingFile::get_read`]: its own position, counted reads.
 #[derive(Debug)]
 struct CountingRead {
-    file: File,
+    file: Arc<File>,
+    pos: u64,
     bytes: Arc<AtomicU64>,
 }
 
 impl Read for CountingRead {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -481,14 +492,13 @@ impl ChunkReader for CountingFile {
     type T = BufReader<CountingRead>;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let mut file = self.file.try_clone()?;
-        file.seek(SeekFrom::Start(start))?;
         // The page reader asks for a reader only to parse a page header (then takes the
         // page with `get_bytes`): a small buffer keeps the over-read per page small.
         Ok(BufReader::with_capacity(
             HEADER_READ_BUF,
             CountingRead {
-                file,
+                file: Arc::clone(&self.file),
+                pos: start,
                 bytes: Arc::clone(&self.bytes),
             },
         ))
@@ -496,9 +506,16 @@ impl ChunkReader for CountingFile {
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         let mut buf = vec![0; length];
-        let mut file = self.file.try_clone()?;
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut buf)?;
+        let mut done = 0;
+        while done < length {
+            let n = read_at(&self.file, &mut buf[done..], start + done as u64)?;
+            if n == 0 {
+                return Err(parquet::errors::ParquetError::EOF(format!(
+                    "{length} bytes at {start}: file ends after {done}"
+                )));
+            }
+            done += n;
+        }
         self.bytes.fetch_add(length as u64, Ordering::Relaxed);
         Ok(Bytes::from(buf))
     }
