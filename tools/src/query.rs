@@ -194,6 +194,12 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             for c in &charts {
                 c.write_json(&mut out).context("writing the output")?;
                 points += c.series.len();
+                if c.series.is_empty() && !args.quiet {
+                    eprintln!(
+                        "query: no joined point for {} {}/{} in the range",
+                        c.symbol, c.exchange1, c.exchange2
+                    );
+                }
             }
             Ok(format!("{} charts, {points} points", charts.len()))
         }
