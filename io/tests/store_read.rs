@@ -116,6 +116,30 @@ fn one_symbol_reads_fewer_row_groups_and_tmp_files_are_ignored() {
         want.iter().map(|r| r.ask).collect::<Vec<_>>()
     );
     assert_eq!(c.rows_matched, want.len() as u64);
+    // Inside the row groups read, only the pages that can hold the pair are decoded.
+    assert!(c.rows_read < c.row_groups_read * 200, "{c}");
+
+    // Every (symbol, venue) and pair comes back exactly, through row-group and page
+    // selection.
+    for sym in [
+        "ADA_USDT", "BTC_USDT", "DOT_USDT", "ETH_USDT", "SOL_USDT", "XRP_USDT",
+    ] {
+        for venues in [&["Binance"][..], &["GateIo", "OKX"], &["Binance", "OKX"]] {
+            let filter = Filter::new(TimeRange::ALL)
+                .with_symbols(Symbols::Only(vec![sym.into()]))
+                .with_exchanges(venues.iter().map(|v| (*v).to_owned()).collect());
+            let got = read_quotes(&files, &filter, false, &ReadStats::default()).unwrap();
+            assert_eq!(got.len(), venues.len());
+            for (s, v) in got.iter().zip(venues) {
+                let want: Vec<i64> = written
+                    .iter()
+                    .filter(|r| r.symbol == sym && r.exchange == *v)
+                    .map(|r| r.ts_ns)
+                    .collect();
+                assert_eq!(s.ts_ns, want, "{sym} {v}");
+            }
+        }
+    }
     std::fs::remove_dir_all(&root).unwrap();
 }
 

@@ -78,6 +78,9 @@ impl FixtureFile {
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(row_group_rows.max(1)))
             .set_statistics_enabled(EnabledStatistics::Page)
+            // Several pages per row group, so page-level selection is exercised too.
+            .set_data_page_row_count_limit((row_group_rows / 8).max(1))
+            .set_write_batch_size((row_group_rows / 8).clamp(1, 1024))
             .build();
         let writer = ArrowWriter::try_new(File::create(&tmp)?, kind.schema(), Some(props))
             .map_err(std::io::Error::other)?;

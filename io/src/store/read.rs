@@ -7,7 +7,9 @@
 //! files are never read) and reads each footer; [`StoreFile::row_groups_matching`] keeps the
 //! row groups whose statistics can hold a row the [`Filter`] wants; [`StoreFile::scan`]
 //! decodes only the projected columns of those row groups and hands each batch over with
-//! the indices of its matching rows. [`ReadStats`] counts partitions, files, row groups
+//! the indices of its matching rows. When the filter names its symbols
+//! ([`Symbols::Only`], a query), the scan also reads the page index of those row groups and
+//! fetches only the pages whose `Symbol` / `Exchange` statistics can hold them. [`ReadStats`] counts partitions, files, row groups
 //! read and skipped, bytes read from disk and rows, with atomics, so a progress thread can
 //! print it while the work runs.
 //!
@@ -26,9 +28,13 @@ use arrow_array::{Array, Float64Array, RecordBatch, StringArray, TimestampNanose
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
 };
-use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use parquet::file::metadata::{
+    ColumnChunkMask, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
+};
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
@@ -677,15 +683,24 @@ impl StoreFile {
                 .copied()
                 .chain([col::TIMESTAMP, col::SYMBOL, col::EXCHANGE]);
             let mask = ProjectionMask::columns(self.meta.parquet_schema(), names);
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                self.reader.clone(),
-                self.meta.clone(),
-            )
-            .with_projection(mask)
-            .with_row_groups(row_groups.to_vec())
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(parquet_err)?;
+            // A few symbols: narrow the row groups to the pages that can hold them.
+            let paged = match filter.symbols {
+                Symbols::Only(_) => self.page_selection(filter, row_groups, &mask)?,
+                _ => None,
+            };
+            let (meta, selection) = match paged {
+                Some((meta, selection)) => (meta, Some(selection)),
+                None => (self.meta.clone(), None),
+            };
+            let mut builder =
+                ParquetRecordBatchReaderBuilder::new_with_metadata(self.reader.clone(), meta)
+                    .with_projection(mask)
+                    .with_row_groups(row_groups.to_vec())
+                    .with_batch_size(BATCH_ROWS);
+            if let Some(selection) = selection {
+                builder = builder.with_row_selection(selection);
+            }
+            let reader = builder.build().map_err(parquet_err)?;
             ReadStats::add(&stats.row_groups_read, row_groups.len() as u64);
             let mut keep = Vec::with_capacity(BATCH_ROWS);
             for batch in reader {
@@ -709,6 +724,97 @@ impl StoreFile {
         }
         ReadStats::add(&stats.files_done, 1);
         Ok(())
+    }
+
+    /// Reads the page index of `row_groups` (column index of `Symbol` and `Exchange`,
+    /// offset index of the projected columns) and selects the rows of the pages whose
+    /// statistics may hold a row `filter` keeps; the reader then fetches only the pages
+    /// those rows are in. `None` when the file has no page index for these columns.
+    fn page_selection(
+        &self,
+        filter: &Filter,
+        row_groups: &[usize],
+        projection: &ProjectionMask,
+    ) -> Result<Option<(ArrowReaderMetadata, RowSelection)>, ReadError> {
+        let parquet_err = |source| ReadError::Parquet {
+            path: self.path.clone(),
+            source,
+        };
+        let (Some(sym), Some(exch)) = (self.cols.symbol, self.cols.exchange) else {
+            return Ok(None);
+        };
+        let leaves: Vec<usize> = (0..self.meta.parquet_schema().num_columns())
+            .filter(|&i| projection.leaf_included(i))
+            .collect();
+        let groups = || row_groups.iter().copied();
+        let mut reader = ParquetMetaDataReader::new_with_metadata(self.metadata().clone())
+            .with_column_index_policy(PageIndexPolicy::Optional)
+            .with_offset_index_policy(PageIndexPolicy::Optional)
+            .with_column_index_mask(ColumnChunkMask::row_groups_and_columns(
+                groups(),
+                [sym, exch],
+            ))
+            .with_offset_index_mask(ColumnChunkMask::row_groups_and_columns(groups(), leaves));
+        reader
+            .read_page_indexes(&self.reader)
+            .map_err(parquet_err)?;
+        let md = reader.finish().map_err(parquet_err)?;
+        if md.page_index().is_none() {
+            return Ok(None);
+        }
+        let mut selectors: Vec<RowSelector> = Vec::new();
+        for &rg in row_groups {
+            let rows = usize::try_from(md.row_group(rg).num_rows()).unwrap_or(0);
+            let pages = |c: usize, keep: &dyn Fn(&[u8], &[u8]) -> bool| {
+                let index = md.page_index_for_row_group(rg);
+                let (Some(ColumnIndexMetaData::BYTE_ARRAY(ci)), Some(oi)) =
+                    (index.column_index(c), index.offset_index(c))
+                else {
+                    return vec![(0, true)];
+                };
+                let locs = oi.page_locations();
+                if ci.num_pages() as usize != locs.len() {
+                    return vec![(0, true)];
+                }
+                locs.iter()
+                    .enumerate()
+                    .map(|(p, loc)| {
+                        let may = match (ci.min_value(p), ci.max_value(p)) {
+                            (Some(min), Some(max)) => keep(min, max),
+                            _ => true,
+                        };
+                        (usize::try_from(loc.first_row_index).unwrap_or(0), may)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let by_symbol = pages(sym, &|min, max| filter.symbols.may_keep(min, max));
+            let by_exchange = pages(exch, &|min, max| filter.may_keep_exchange(min, max));
+            let mut cuts: Vec<usize> = by_symbol
+                .iter()
+                .chain(&by_exchange)
+                .map(|p| p.0)
+                .filter(|&r| r < rows)
+                .chain([0])
+                .collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let may = |pages: &[(usize, bool)], row: usize| {
+                let k = pages.partition_point(|p| p.0 <= row);
+                k == 0 || pages[k - 1].1
+            };
+            for (k, &start) in cuts.iter().enumerate() {
+                let end = cuts.get(k + 1).copied().unwrap_or(rows);
+                let keep = may(&by_symbol, start) && may(&by_exchange, start);
+                match selectors.last_mut() {
+                    Some(last) if last.skip != keep => last.row_count += end - start,
+                    _ if keep => selectors.push(RowSelector::select(end - start)),
+                    _ => selectors.push(RowSelector::skip(end - start)),
+                }
+            }
+        }
+        let meta = ArrowReaderMetadata::try_new(Arc::new(md), ArrowReaderOptions::new())
+            .map_err(parquet_err)?;
+        Ok(Some((meta, RowSelection::from(selectors))))
     }
 
     fn matching_rows(
