@@ -15,7 +15,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::schema::{Kind, hour_of, partition_dir};
+use super::schema::{Kind, col, hour_of, partition_dir};
 
 /// One quote row.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,12 @@ impl FixtureFile {
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(row_group_rows.max(1)))
             .set_statistics_enabled(EnabledStatistics::Page)
+            // Dictionaries for the low-cardinality text columns only: a float or timestamp
+            // column's dictionary page would be most of its chunk and defeat page skipping.
+            .set_dictionary_enabled(false)
+            .set_column_dictionary_enabled(col::EXCHANGE.into(), true)
+            .set_column_dictionary_enabled(col::SYMBOL.into(), true)
+            .set_column_dictionary_enabled(col::SIDE.into(), true)
             // Several pages per row group, so page-level selection is exercised too.
             .set_data_page_row_count_limit((row_group_rows / 8).max(1))
             .set_write_batch_size((row_group_rows / 8).clamp(1, 1024))

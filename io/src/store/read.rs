@@ -31,10 +31,11 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
     RowSelector,
 };
-use parquet::file::metadata::{
-    ColumnChunkMask, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
-};
+use parquet::file::metadata::page_index::PageIndexProvider;
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::page_index::index_reader::{decode_column_index, decode_offset_index};
+use parquet::file::page_index::offset_index::OffsetIndexMetaData;
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
@@ -527,6 +528,43 @@ impl ChunkReader for CountingFile {
     }
 }
 
+/// The page index entries a query needs, by (row group, leaf column).
+#[derive(Debug, Default)]
+struct SelectedPageIndex {
+    column: HashMap<(usize, usize), ColumnIndexMetaData>,
+    offset: HashMap<(usize, usize), OffsetIndexMetaData>,
+}
+
+impl PageIndexProvider for SelectedPageIndex {
+    fn has_offset_indexes(&self) -> bool {
+        !self.offset.is_empty()
+    }
+
+    fn has_column_indexes(&self) -> bool {
+        !self.column.is_empty()
+    }
+
+    fn column_index(
+        &self,
+        row_group_idx: usize,
+        column_idx: usize,
+    ) -> Option<&ColumnIndexMetaData> {
+        self.column.get(&(row_group_idx, column_idx))
+    }
+
+    fn offset_index(
+        &self,
+        row_group_idx: usize,
+        column_idx: usize,
+    ) -> Option<&OffsetIndexMetaData> {
+        self.offset.get(&(row_group_idx, column_idx))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 /// Leaf column indices of the filter columns, where the file has them.
 #[derive(Debug, Clone, Copy)]
 struct FilterColumns {
@@ -746,22 +784,38 @@ impl StoreFile {
         let leaves: Vec<usize> = (0..self.meta.parquet_schema().num_columns())
             .filter(|&i| projection.leaf_included(i))
             .collect();
-        let groups = || row_groups.iter().copied();
-        let mut reader = ParquetMetaDataReader::new_with_metadata(self.metadata().clone())
-            .with_column_index_policy(PageIndexPolicy::Optional)
-            .with_offset_index_policy(PageIndexPolicy::Optional)
-            .with_column_index_mask(ColumnChunkMask::row_groups_and_columns(
-                groups(),
-                [sym, exch],
-            ))
-            .with_offset_index_mask(ColumnChunkMask::row_groups_and_columns(groups(), leaves));
-        reader
-            .read_page_indexes(&self.reader)
-            .map_err(parquet_err)?;
-        let md = reader.finish().map_err(parquet_err)?;
-        if md.page_index().is_none() {
+        // Exactly the index entries needed, one small read each: the file's page index is
+        // laid out column index for every chunk, then offset index for every chunk, so one
+        // covering range (what `ParquetMetaDataReader` fetches) is most of it.
+        let mut index = SelectedPageIndex::default();
+        for &rg in row_groups {
+            let meta = self.metadata().row_group(rg);
+            for c in [sym, exch] {
+                let chunk = meta.column(c);
+                if let Some(range) = chunk.column_index_range() {
+                    let bytes = self.index_bytes(range)?;
+                    let ci =
+                        decode_column_index(&bytes, chunk.column_type()).map_err(parquet_err)?;
+                    index.column.insert((rg, c), ci);
+                }
+            }
+            for &c in &leaves {
+                if let Some(range) = meta.column(c).offset_index_range() {
+                    let bytes = self.index_bytes(range)?;
+                    let oi = decode_offset_index(&bytes).map_err(parquet_err)?;
+                    index.offset.insert((rg, c), oi);
+                }
+            }
+        }
+        if index.column.is_empty() || index.offset.len() != row_groups.len() * leaves.len() {
             return Ok(None);
         }
+        let md = self
+            .metadata()
+            .clone()
+            .into_builder()
+            .set_page_index(Some(Arc::new(index)))
+            .build();
         let mut selectors: Vec<RowSelector> = Vec::new();
         for &rg in row_groups {
             let rows = usize::try_from(md.row_group(rg).num_rows()).unwrap_or(0);
@@ -815,6 +869,16 @@ impl StoreFile {
         let meta = ArrowReaderMetadata::try_new(Arc::new(md), ArrowReaderOptions::new())
             .map_err(parquet_err)?;
         Ok(Some((meta, RowSelection::from(selectors))))
+    }
+
+    fn index_bytes(&self, range: std::ops::Range<u64>) -> Result<Bytes, ReadError> {
+        let len = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0);
+        self.reader
+            .get_bytes(range.start, len)
+            .map_err(|source| ReadError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     fn matching_rows(
