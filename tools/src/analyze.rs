@@ -97,7 +97,7 @@ pub(crate) struct AnalyzeArgs {
     /// Worker threads (default: the machine's cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Directory for summary_stats_<stamp>.csv.
+    /// Directory for `summary_stats_<stamp>.csv`.
     #[arg(long, default_value = ".")]
     out_dir: PathBuf,
     /// Quote rows per symbol span a worker holds at once (memory bound).

@@ -49,7 +49,7 @@ enum Command {
     /// objects, or raw quotes / trades as CSV or JSON lines.
     Query(query::QueryArgs),
     /// Summarise every symbol's venue pairs over the Parquet store (zero crossings,
-    /// opportunity cycles) into summary_stats_<stamp>.csv.
+    /// opportunity cycles) into `summary_stats_<stamp>.csv`.
     Analyze(analyze::AnalyzeArgs),
 }
 
