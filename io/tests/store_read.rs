@@ -308,3 +308,51 @@ fn export_writes_every_column_of_the_kept_rows() {
     assert_eq!(rows[1]["ConnectionId"], 0);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn ranges_across_midnight_list_the_right_days() {
+    let root = temp_root("days");
+    let midnight = T0 + 21 * 3600 * S; // 2026-12-03T00:00:00Z
+    let mut all = Vec::new();
+    for start in [
+        midnight - 1800 * S,
+        midnight + 1800 * S,
+        midnight + 34 * 3600 * S,
+    ] {
+        all.extend(rows(start, 20));
+    }
+    write_quotes(&root, &mut all, "part-0", 100).unwrap();
+    for d in [
+        "date=2026-12-02/hour=23",
+        "date=2026-12-03/hour=00",
+        "date=2026-12-04/hour=10",
+    ] {
+        assert!(
+            root.join("quotes").join(d).join("part-0.parquet").is_file(),
+            "{d}"
+        );
+    }
+    let store = Store::new(&root);
+    let parts = store
+        .partitions(
+            Kind::Quotes,
+            TimeRange::new(midnight - 3600 * S, midnight + 3600 * S),
+        )
+        .unwrap();
+    let hours: Vec<i64> = parts.iter().map(|p| p.hour - hour_of(midnight)).collect();
+    assert_eq!(hours, [-1, 0]);
+    assert_eq!(
+        store.last_hour(Kind::Quotes).unwrap(),
+        Some(hour_of(midnight) + 34)
+    );
+    assert!(
+        store
+            .partitions(
+                Kind::Quotes,
+                TimeRange::new(midnight + 3600 * S, midnight + 34 * 3600 * S)
+            )
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -348,6 +348,12 @@ impl Store {
         let mut out = Vec::new();
         let base = self.root.join(kind.as_str());
         for (date_name, date_dir) in subdirs(&base)? {
+            // Skip whole days outside the range without listing them.
+            if let Some(day_start) = parse_partition(&date_name, "hour=00")
+                && (day_start + 23 < first || day_start > last)
+            {
+                continue;
+            }
             for (hour_name, hour_dir) in subdirs(&date_dir)? {
                 let Some(hour) = parse_partition(&date_name, &hour_name) else {
                     continue;
