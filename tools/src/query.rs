@@ -204,8 +204,21 @@ pub(crate) fn run(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             Ok(format!("{} charts, {points} points", charts.len()))
         }
     });
-    let what = result?;
-    out.flush().context("writing the output")?;
+    // `arb query … | head`: the reader went away; that is not an error.
+    let broken_pipe = |e: &anyhow::Error| {
+        e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    };
+    let what = match result.and_then(|w| {
+        out.flush().context("writing the output")?;
+        Ok(w)
+    }) {
+        Ok(w) => w,
+        Err(e) if broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e),
+    };
     if !args.quiet {
         eprintln!("query: {what} in {secs:.3} s; {}", stats.snapshot());
     }
