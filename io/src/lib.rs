@@ -2,9 +2,11 @@
 //!
 //! A counting sink, a hashing sink (for determinism checks) and a JSON-lines writer of
 //! spreads, signals and gaps, all driven by [`sink::SinkWorker`]; the Parquet store
-//! ([`store`]) on its own thread and ring. The WebSocket/HTTP fan-out plugs in later.
+//! ([`store`]) on its own thread and ring, and its readers ([`store::read`], [`history`]).
+//! The WebSocket/HTTP fan-out plugs in later.
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod history;
 pub mod jsonl;
 pub mod names;
 pub mod serve;

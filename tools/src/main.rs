@@ -4,12 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod decode;
 mod demo;
 mod generate;
 mod latency;
 mod loadgen;
 mod pipeline;
+mod progress;
+mod query;
 mod replay;
 mod report;
 mod serving;
@@ -46,6 +49,12 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Print p50 / p90 / p99 / p99.9 / max per stage from an HdrHistogram interval log.
     Latency(latency::LatencyArgs),
+    /// A symbol's pair history from the Parquet store: deviation and bands as NDJSON chart
+    /// objects, or raw quotes / trades as CSV or JSON lines.
+    Query(query::QueryArgs),
+    /// Summarise every symbol's venue pairs over the Parquet store (zero crossings,
+    /// opportunity cycles) into `summary_stats_<stamp>.csv`.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +72,8 @@ fn main() -> ExitCode {
         Command::Latency(args) => latency::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Loadgen(args) => loadgen::run(&args),
+        Command::Query(args) => query::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
     };
     match result {
         Ok(code) => code,
