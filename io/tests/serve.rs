@@ -72,6 +72,8 @@ fn state() -> Arc<LiveState> {
         stale_after_ns: 5_000_000_000,
         started_wall_ns: arb_engine::clock::wall_ns(),
         status: Mutex::new(Status::default()),
+        store_root: None,
+        analysis_dirs: Vec::new(),
     })
 }
 

@@ -59,6 +59,8 @@ fn serve(config: ServerConfig) -> (Running, Producer<Envelope<CoreOut>>) {
         stale_after_ns: 5_000_000_000,
         started_wall_ns: 0,
         status: Mutex::new(Status::default()),
+        store_root: None,
+        analysis_dirs: Vec::new(),
     });
     let (tx, rx) = RingBuffer::new(1 << 14);
     let publisher = Publisher::new(&registry, 5_000_000_000, Some(rx));

@@ -76,6 +76,8 @@ pub(crate) struct PipelineSpec {
     pub(crate) server: Option<ServerConfig>,
     /// Bytes reserved at start-up (reported by the API).
     pub(crate) reserved_bytes: u64,
+    /// The Parquet store's root, for the API's history endpoints.
+    pub(crate) store_root: Option<std::path::PathBuf>,
 }
 
 /// What the collector publishes for the server each tick.
@@ -90,6 +92,7 @@ pub(crate) struct PublishView<'a> {
     pub(crate) feed_drops: u64,
     pub(crate) out_drops: u64,
     pub(crate) reserved_bytes: u64,
+    pub(crate) store_root: Option<&'a std::path::Path>,
 }
 
 /// The Parquet store, opened before the run (so its start-up scan can be reported) and
@@ -238,6 +241,7 @@ pub(crate) fn run(
         feed_drops,
         out_drops,
         reserved_bytes: spec.reserved_bytes,
+        store_root: spec.store_root.as_deref(),
     };
     let live = spec
         .server

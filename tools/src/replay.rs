@@ -286,6 +286,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         layout,
         server: args.serve.config()?,
         reserved_bytes: res.total() as u64,
+        store_root: store_config.as_ref().map(|c| c.root.clone()),
     };
     let store = match store_config {
         Some(config) => {

@@ -67,6 +67,14 @@ pub(crate) fn live_state(view: &PublishView<'_>) -> Arc<LiveState> {
         stale_after_ns: view.stale_after_ns,
         started_wall_ns: arb_engine::clock::wall_ns(),
         status: Mutex::new(Status::default()),
+        store_root: view.store_root.map(std::path::Path::to_path_buf),
+        // The newest `arb analyze` CSV in the store root or the working directory.
+        analysis_dirs: view
+            .store_root
+            .map(std::path::Path::to_path_buf)
+            .into_iter()
+            .chain(std::iter::once(std::path::PathBuf::from(".")))
+            .collect(),
     })
 }
 

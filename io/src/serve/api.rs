@@ -9,6 +9,8 @@
 //! | `GET /api/opportunities?limit=&min_spread=&exchange=&symbol=` | the live ranking: best executable spread per symbol and its pair |
 //! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object) |
 //! | `GET /api/rolling_window_data?limit=` | NDJSON, one chart object per live opportunity (the old endpoint) |
+//! | `GET /api/history?symbol=&exchange1=&exchange2=&from=&to=` | NDJSON chart object from the Parquet store (read off the server's thread) |
+//! | `GET /api/dashboard_data` | NDJSON chart objects from the store for the opportunities of the newest `arb analyze` CSV (`opportunity_cycles_040bp > 40`), else the live ranking |
 //! | `GET /metrics` | Prometheus text: counters, gauges, latency quantiles per stage |
 //! | `GET /` | the dashboard (HTML, JS, CSS and uPlot served from the binary) |
 //!
@@ -102,7 +104,37 @@ pub struct LiveState {
     pub started_wall_ns: i64,
     /// Published by the pipeline's collector.
     pub status: Mutex<Status>,
+    /// The Parquet store's root, for the history endpoints (`None`: no store).
+    pub store_root: Option<std::path::PathBuf>,
+    /// Where to look for the newest `summary_stats_*.csv` of `arb analyze` (the
+    /// opportunity list of `/api/dashboard_data`).
+    pub analysis_dirs: Vec<std::path::PathBuf>,
 }
+
+/// Work a request hands to a short-lived thread, so store reads never block the event
+/// loop.
+pub type Job = Box<dyn FnOnce() -> Response + Send>;
+
+/// How a route answers: at once, or by a job off the server's thread.
+#[derive(Debug)]
+pub enum Answer {
+    /// The response.
+    Now(Response),
+    /// Run this and send its response.
+    Later(JobBox),
+}
+
+/// A [`Job`] with a `Debug` impl.
+pub struct JobBox(pub Job);
+
+impl std::fmt::Debug for JobBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobBox")
+    }
+}
+
+/// Longest range `/api/history` reads in one request.
+pub const MAX_HISTORY_NS: i64 = 24 * 3_600_000_000_000;
 
 /// The route handlers and their reusable buffers (one per server thread).
 #[derive(Debug)]
@@ -176,6 +208,142 @@ impl Api {
             .map(|b| b.to_json(&self.state.registry))
             .collect();
         json!({"type": "opportunities", "timestamp": now as f64 / 1e9, "pub_ts": clock::wall_ns() as f64 / 1e9, "opportunities": list})
+    }
+
+    /// Answers one request, handing store reads (`/api/history`,
+    /// `/api/dashboard_data`) to a job.
+    pub fn answer(&mut self, req: &Request<'_>) -> Answer {
+        if req.method == "GET" || req.method == "HEAD" {
+            let job = match req.path {
+                "/api/history" => Some(self.history(req)),
+                "/api/dashboard_data" => Some(self.dashboard_data()),
+                _ => None,
+            };
+            if let Some(j) = job {
+                return match j {
+                    Ok(job) => Answer::Later(JobBox(job)),
+                    Err(r) => Answer::Now(r),
+                };
+            }
+        }
+        Answer::Now(self.handle(req))
+    }
+
+    fn store(&self) -> Result<crate::store::read::Store, Response> {
+        self.state
+            .store_root
+            .as_ref()
+            .map(|r| crate::store::read::Store::new(r.clone()))
+            .ok_or_else(|| {
+                Response::error(
+                    404,
+                    "no store: start arb with --store DIR (arb demo keeps one under ./data)",
+                )
+            })
+    }
+
+    /// `GET /api/history?symbol=&exchange1=&exchange2=&from=&to=`: the pair's chart object
+    /// from the store (as-of join within 2 s, bands), NDJSON; default the last 15 minutes
+    /// of the store.
+    fn history(&mut self, req: &Request<'_>) -> Result<Job, Response> {
+        let (sym, pair) = self.pair_params(req)?;
+        let store = self.store()?;
+        let time = |k: &str| -> Result<Option<i64>, Response> {
+            match req.param(k) {
+                None => Ok(None),
+                Some(v) => crate::history::parse_time_ns(&v).map(Some).ok_or_else(|| {
+                    Response::error(
+                        400,
+                        format!("{k} must be RFC 3339, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch seconds, got {v:?}"),
+                    )
+                }),
+            }
+        };
+        let (from, to) = (time("from")?, time("to")?);
+        let symbol = names::symbol_name(self.state.registry.name(sym));
+        Ok(Box::new(move || {
+            let stats = crate::store::read::ReadStats::default();
+            let (start, end) = match (from, to) {
+                (Some(f), Some(t)) => (f, t),
+                (Some(f), None) => (f, f.saturating_add(15 * 60_000_000_000)),
+                (None, Some(t)) => (t.saturating_sub(15 * 60_000_000_000), t),
+                (None, None) => match store.hour_span(crate::store::Kind::Quotes).ok().flatten() {
+                    Some((_, last)) => {
+                        let end = (last + 1) * crate::store::schema::HOUR_NS;
+                        (end - crate::store::schema::HOUR_NS, end)
+                    }
+                    None => return Response::error(404, "the store holds no quotes yet"),
+                },
+            };
+            if end <= start || end - start > MAX_HISTORY_NS {
+                return Response::error(400, "the range must be positive and at most 24 h");
+            }
+            let range = crate::store::read::TimeRange {
+                start_ns: start,
+                end_ns: end,
+            };
+            match crate::history::pair_chart(
+                &store,
+                &symbol,
+                pair.first,
+                pair.second,
+                range,
+                &stats,
+            ) {
+                Ok(chart) => {
+                    let mut body = Vec::new();
+                    // One line: write_json ends it with a newline.
+                    if chart.write_json(&mut body).is_err() {
+                        return Response::error(500, "serialising the chart failed");
+                    }
+                    Response::bytes(200, "application/x-ndjson", body)
+                }
+                Err(e) => Response::error(500, format!("reading the store: {e}")),
+            }
+        }))
+    }
+
+    /// `GET /api/dashboard_data`: one chart object per opportunity from the store's last
+    /// 15 minutes, NDJSON. Opportunities come from the newest `arb analyze` CSV
+    /// (`opportunity_cycles_040bp > 40`), else from the live ranking.
+    fn dashboard_data(&mut self) -> Result<Job, Response> {
+        let store = self.store()?;
+        let picks: Vec<(String, Exchange, Exchange)> =
+            match newest_analysis(&self.state.analysis_dirs) {
+                Some(rows) if !rows.is_empty() => rows,
+                _ => self
+                    .top_pairs(20)
+                    .into_iter()
+                    .map(|(sym, pair)| {
+                        (
+                            names::symbol_name(self.state.registry.name(sym)),
+                            pair.first,
+                            pair.second,
+                        )
+                    })
+                    .collect(),
+            };
+        Ok(Box::new(move || {
+            let stats = crate::store::read::ReadStats::default();
+            let Some((_, last)) = store.hour_span(crate::store::Kind::Quotes).ok().flatten() else {
+                return Response::error(404, "the store holds no quotes yet");
+            };
+            // The last 15 minutes the store holds (its newest hour's end, at most).
+            let end = (last + 1) * crate::store::schema::HOUR_NS;
+            let newest = newest_ts(&store, &stats).unwrap_or(end).min(end);
+            let range = crate::store::read::TimeRange {
+                start_ns: newest - 15 * 60_000_000_000,
+                end_ns: newest + 1,
+            };
+            let mut body = Vec::new();
+            for (symbol, a, b) in picks.iter().take(20) {
+                if let Ok(chart) = crate::history::pair_chart(&store, symbol, *a, *b, range, &stats)
+                {
+                    let _ = chart.write_json(&mut body);
+                }
+            }
+            Response::bytes(200, "application/x-ndjson", body)
+        }))
     }
 
     /// Answers one request.
@@ -661,6 +829,88 @@ fn series_exec(s: &PairSeries, one_to_two: bool) -> Vec<f64> {
     } else {
         s.exec_ba_pct.clone()
     }
+}
+
+/// The newest quote time in the store's newest hour (from file statistics).
+fn newest_ts(
+    store: &crate::store::read::Store,
+    stats: &crate::store::read::ReadStats,
+) -> Option<i64> {
+    let (_, last) = store.hour_span(crate::store::Kind::Quotes).ok().flatten()?;
+    let files = store
+        .open_files(
+            crate::store::Kind::Quotes,
+            crate::store::read::TimeRange::hour(last),
+            stats,
+        )
+        .ok()?;
+    let mut newest = None;
+    for f in &files {
+        let md = f.metadata();
+        let col = md
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == crate::store::schema::col::TIMESTAMP)?;
+        for rg in md.row_groups() {
+            if let Some(parquet::file::statistics::Statistics::Int64(s)) =
+                rg.column(col).statistics()
+                && let Some(&max) = s.max_opt()
+            {
+                newest = Some(newest.map_or(max, |n: i64| n.max(max)));
+            }
+        }
+    }
+    newest
+}
+
+/// The pairs with `opportunity_cycles_040bp > 40` in the newest
+/// `summary_stats_*.csv` of `dirs`, as (symbol, venue, venue).
+fn newest_analysis(dirs: &[std::path::PathBuf]) -> Option<Vec<(String, Exchange, Exchange)>> {
+    let mut newest: Option<std::path::PathBuf> = None;
+    for d in dirs {
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let n = name.to_string_lossy();
+            if n.starts_with("summary_stats_")
+                && n.ends_with(".csv")
+                && newest
+                    .as_ref()
+                    .is_none_or(|p| p.file_name().is_some_and(|f| *f < *name))
+            {
+                newest = Some(e.path());
+            }
+        }
+    }
+    let text = std::fs::read_to_string(newest?).ok()?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    let col = |k: &str| header.iter().position(|h| *h == k);
+    let (s, e1, e2, c) = (
+        col("symbol")?,
+        col("exchange1")?,
+        col("exchange2")?,
+        col("opportunity_cycles_040bp")?,
+    );
+    let mut out = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let cycles: f64 = f.get(c).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        if cycles > 40.0
+            && let (Some(sym), Some(a), Some(b)) = (
+                f.get(s),
+                f.get(e1).and_then(|v| names::parse_exchange(v)),
+                f.get(e2).and_then(|v| names::parse_exchange(v)),
+            )
+        {
+            out.push(((*sym).to_string(), a, b));
+        }
+    }
+    Some(out)
 }
 
 /// The legacy chart object: `{symbol, exchange1, exchange2, timestamps (epoch s),

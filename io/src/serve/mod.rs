@@ -157,7 +157,26 @@ struct Conn {
     /// `true` while part of a request has arrived.
     in_request: bool,
     writable_registered: bool,
+    /// Unique per connection, so a job's answer never reaches a later connection that
+    /// reused the slot.
+    id: u64,
+    /// A job is computing this connection's response.
+    waiting: bool,
 }
+
+/// A finished job's response for a connection.
+struct JobDone {
+    slot: usize,
+    id: u64,
+    response: Response,
+    close: bool,
+    head_only: bool,
+}
+
+/// Jobs (store reads) running at once; more get 503.
+const MAX_JOBS: usize = 2;
+/// A connection waiting for a job longer than this is closed.
+const JOB_TIMEOUT_NS: i64 = 60_000_000_000;
 
 /// The server: listener, connections, routes.
 #[derive(Debug)]
@@ -183,6 +202,10 @@ pub struct Server {
     next_opps_ns: i64,
     next_housekeeping_ns: i64,
     to_write: Vec<u32>,
+    jobs_tx: std::sync::mpsc::Sender<JobDone>,
+    jobs_rx: std::sync::mpsc::Receiver<JobDone>,
+    jobs_running: usize,
+    next_conn_id: u64,
     free: Vec<usize>,
     config: ServerConfig,
     api: api::Api,
@@ -223,6 +246,7 @@ impl Server {
                 source,
             })?;
         let local = listener.local_addr()?;
+        let (jobs_tx, jobs_rx) = std::sync::mpsc::channel();
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Server {
@@ -244,6 +268,10 @@ impl Server {
             next_opps_ns: 0,
             next_housekeeping_ns: 0,
             to_write: Vec::new(),
+            jobs_tx,
+            jobs_rx,
+            jobs_running: 0,
+            next_conn_id: 0,
             free: (0..config.max_connections).rev().collect(),
             config,
             api,
@@ -310,6 +338,7 @@ impl Server {
             }
         }
         self.publish();
+        self.finish_jobs();
         let now = clock::mono_ns();
         if now >= self.next_housekeeping_ns {
             self.next_housekeeping_ns = now + 100_000_000;
@@ -366,7 +395,10 @@ impl Server {
                 deadline_ns: clock::mono_ns() + ms_ns(self.config.idle_timeout_ms),
                 in_request: false,
                 writable_registered: false,
+                id: self.next_conn_id,
+                waiting: false,
             });
+            self.next_conn_id += 1;
         }
     }
 
@@ -419,7 +451,7 @@ impl Server {
             let Some(conn) = self.conns[slot].as_mut() else {
                 return;
             };
-            if conn.close_after || conn.input.is_empty() {
+            if conn.close_after || conn.input.is_empty() || conn.waiting {
                 break;
             }
             // Taken out while the request borrows it, so the handlers can borrow `self`.
@@ -458,7 +490,15 @@ impl Server {
                                 Err(r) => (r, true, head_only, req.len),
                             }
                         }
-                        None => (self.api.handle(&req), req.close, head_only, req.len),
+                        None => match self.api.answer(&req) {
+                            api::Answer::Now(r) => (r, req.close, head_only, req.len),
+                            api::Answer::Later(job) => {
+                                let (close, used) = (req.close, req.len);
+                                drop(req);
+                                self.start_job(slot, job, close, head_only, input, used);
+                                return;
+                            }
+                        },
                     }
                 }
                 Err(ParseOutcome::Partial) if input.len() > self.config.max_request_bytes => (
@@ -615,6 +655,92 @@ impl Server {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.free.push(slot);
             self.stats.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Server {
+    /// Runs `job` on a short-lived thread (at most [`MAX_JOBS`] at once); the connection
+    /// waits for its answer, keeping the input after the request.
+    fn start_job(
+        &mut self,
+        slot: usize,
+        job: api::JobBox,
+        close: bool,
+        head_only: bool,
+        mut input: Vec<u8>,
+        used: usize,
+    ) {
+        input.drain(..used.min(input.len()));
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return;
+        };
+        conn.input = input;
+        if self.jobs_running >= MAX_JOBS {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            Response::error(
+                503,
+                "the store is busy with other history requests; retry shortly",
+            )
+            .write_to(&mut conn.output, close, head_only);
+            conn.close_after |= close;
+            self.flush(slot);
+            return;
+        }
+        conn.waiting = true;
+        conn.in_request = false;
+        conn.deadline_ns = clock::mono_ns() + JOB_TIMEOUT_NS;
+        let (id, tx) = (conn.id, self.jobs_tx.clone());
+        self.jobs_running += 1;
+        let spawned = std::thread::Builder::new()
+            .name("http-job".into())
+            .spawn(move || {
+                let response = (job.0)();
+                let _ = tx.send(JobDone {
+                    slot,
+                    id,
+                    response,
+                    close,
+                    head_only,
+                });
+            });
+        if spawned.is_err() {
+            self.jobs_running -= 1;
+            if let Some(conn) = self.conns[slot].as_mut() {
+                conn.waiting = false;
+                Response::error(503, "cannot start a worker thread").write_to(
+                    &mut conn.output,
+                    true,
+                    head_only,
+                );
+                conn.close_after = true;
+            }
+            self.flush(slot);
+        }
+    }
+
+    /// Sends the responses of finished jobs to connections still waiting for them.
+    fn finish_jobs(&mut self) {
+        while let Ok(done) = self.jobs_rx.try_recv() {
+            self.jobs_running = self.jobs_running.saturating_sub(1);
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            if done.response.status >= 400 {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let Some(conn) = self.conns[done.slot].as_mut() else {
+                continue;
+            };
+            if conn.id != done.id || !conn.waiting {
+                continue;
+            }
+            conn.waiting = false;
+            done.response
+                .write_to(&mut conn.output, done.close, done.head_only);
+            conn.close_after |= done.close;
+            conn.deadline_ns = clock::mono_ns() + ms_ns(self.config.idle_timeout_ms);
+            // Pipelined requests behind it, then the write.
+            self.serve_input(done.slot);
         }
     }
 }
