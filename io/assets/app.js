@@ -1,4 +1,4 @@
-// arb dashboard: polls the JSON API (opportunities 1 s, chart 1 s, venues and engine 2 s),
+// arb dashboard: polls the JSON API (opportunities 1 s, chart 1 s or history 10 s, venues and engine 2 s),
 // updates tables in place, draws the selected pair with uPlot. Recovers by itself when the
 // server restarts (the next poll succeeds).
 "use strict";
@@ -65,30 +65,51 @@ function select(o) {
                      e1: o.exchange1, e2: o.exchange2 };
   $("#chart-title").textContent = `${o.symbol}  ${o.exchange1} / ${o.exchange2}`;
   if (state.chart) { state.chart.destroy(); state.chart = null; }
-  renderOpps(); pollChart();
+  renderOpps(); pollChart(true);
 }
 
-async function pollChart() {
+function isHistory() { return $("#chart-minutes").value === "history"; }
+
+async function fetchChart(s) {
+  const p = new URLSearchParams({ symbol: s.symbol, exchange1: s.e1, exchange2: s.e2 });
+  if (isHistory()) {
+    // The store's newest hour (NDJSON, one chart object).
+    const r = await fetch("/api/history?" + p, { cache: "no-store" });
+    const text = await r.text();
+    if (!r.ok) throw new Error(JSON.parse(text).error || r.status);
+    const w = JSON.parse(text.split("\n")[0]);
+    return { w, data: [w.timestamps, w.spreads, w.upperBand, w.lowerBand], history: true };
+  }
+  p.set("minutes", $("#chart-minutes").value);
+  const w = await api("/api/window?" + p);
+  return { w, data: [w.timestamps, w.spreads, w.exec12, w.exec21, w.upperBand, w.lowerBand], history: false };
+}
+
+async function pollChart(force) {
   const s = state.selected; if (!s) return;
-  const p = new URLSearchParams({ symbol: s.symbol, exchange1: s.e1, exchange2: s.e2,
-                                  minutes: $("#chart-minutes").value });
+  // History changes slowly: refresh it every 10 s, live every second.
+  if (isHistory() && !force && Date.now() - (state.lastHistory || 0) < 10000) return;
   try {
-    const w = await api("/api/window?" + p);
-    const data = [w.timestamps, w.spreads, w.exec12, w.exec21, w.upperBand, w.lowerBand];
-    $("#chart-note").textContent = `${w.timestamps.length} points; deviation = (bid ${w.exchange1} / bid ${w.exchange2} − 1) · 100; bands 97 % / 3 % of the last 200`;
+    const { w, data, history } = await fetchChart(s);
+    if (history) state.lastHistory = Date.now();
+    $("#chart-note").textContent = `${w.timestamps.length} points ${history ? "from the store" : "live"}; deviation = (bid ${w.exchange1} / bid ${w.exchange2} − 1) · 100; bands 97 % / 3 % of the last 200`;
+    if (state.chart && state.chartHistory !== history) { state.chart.destroy(); state.chart = null; }
     if (!state.chart) {
       const el = $("#chart");
+      const band = (label) => ({ label, stroke: "#8b949e", dash: [4, 4], width: 1 });
+      const series = history
+        ? [{}, { label: "deviation", stroke: "#58a6ff", width: 1.5 }, band("upper band"), band("lower band")]
+        : [{}, { label: "deviation", stroke: "#58a6ff", width: 1.5 },
+           { label: `buy ${w.exchange1} sell ${w.exchange2}`, stroke: "#3fb950", width: 1 },
+           { label: `buy ${w.exchange2} sell ${w.exchange1}`, stroke: "#d29922", width: 1 },
+           band("upper band"), band("lower band")];
+      state.chartHistory = history;
       state.chart = new uPlot({
         width: el.clientWidth || 600, height: 320,
         scales: { x: { time: true } },
         axes: [{ stroke: "#7d8794", grid: { stroke: "#262c35" } },
                { stroke: "#7d8794", grid: { stroke: "#262c35" }, label: "%" }],
-        series: [{},
-          { label: "deviation", stroke: "#58a6ff", width: 1.5 },
-          { label: `buy ${w.exchange1} sell ${w.exchange2}`, stroke: "#3fb950", width: 1 },
-          { label: `buy ${w.exchange2} sell ${w.exchange1}`, stroke: "#d29922", width: 1 },
-          { label: "upper band", stroke: "#8b949e", dash: [4, 4], width: 1 },
-          { label: "lower band", stroke: "#8b949e", dash: [4, 4], width: 1 }],
+        series,
       }, data, el);
     } else {
       state.chart.setData(data);
@@ -158,7 +179,9 @@ document.querySelectorAll("#opps th").forEach((th) => th.addEventListener("click
   renderOpps();
 }));
 for (const id of ["#f-symbol", "#f-venue", "#f-min"]) $(id).addEventListener("input", pollOpps);
-$("#chart-minutes").addEventListener("change", pollChart);
+$("#chart-minutes").addEventListener("change", () => pollChart(true));
+// `#history` in the URL opens the chart on the store's history.
+if (location.hash === "#history") $("#chart-minutes").value = "history";
 window.addEventListener("resize", () => {
   if (state.chart) state.chart.setSize({ width: $("#chart").clientWidth, height: 320 });
 });

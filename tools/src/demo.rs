@@ -43,6 +43,10 @@ pub(crate) struct DemoArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
+    /// Store files close after this many seconds, so the dashboard's history view has
+    /// recent data (and a crash loses at most this much).
+    #[arg(long, default_value_t = 10.0)]
+    store_file_secs: f64,
 }
 
 /// `arb replay`'s arguments, parsed from the command line demo builds.
@@ -100,7 +104,12 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         args.listen.to_string(),
     ];
     if !args.no_store {
-        argv.extend(["--store".into(), args.data.display().to_string()]);
+        argv.extend([
+            "--store".into(),
+            args.data.display().to_string(),
+            "--store-file-secs".into(),
+            args.store_file_secs.to_string(),
+        ]);
     }
     if let Some(d) = args.duration {
         argv.extend(["--duration".into(), d.to_string()]);

@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: headless Chromium loads the page `arb demo` serves and
 //! the test reads the DOM it built: the opportunities table fills, the chart draws (a
 //! uPlot canvas) with a point count that grows between two loads, the venues panel lists
-//! 8 venues. A screenshot is kept as `target/dashboard.png`.
+//! 8 venues, and the history view draws the pair from the Parquet store. A screenshot is
+//! kept as `target/dashboard.png`.
 //!
 //! Needs Debian's `chromium` (`ci/setup.sh` installs it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -42,7 +43,7 @@ fn tbody<'a>(dom: &'a str, id: &str) -> &'a str {
 }
 
 fn points(dom: &str) -> usize {
-    let i = dom.find(" points; deviation").expect("chart note");
+    let i = dom.find(" points ").expect("chart note");
     let digits: String = dom[..i]
         .chars()
         .rev()
@@ -56,16 +57,20 @@ fn points(dom: &str) -> usize {
 
 #[test]
 fn the_dashboard_fills_its_table_chart_and_venues_in_chromium() {
+    let data = std::env::temp_dir().join(format!("arb-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
     let mut child = Command::new(env!("CARGO_BIN_EXE_arb"))
         .args([
             "demo",
             "--listen",
             "127.0.0.1:0",
-            "--no-store",
             "--symbols",
             "20",
+            "--data",
         ])
-        .args(["--rate", "4000", "--loop-secs", "10", "--duration", "40"])
+        .arg(&data)
+        .args(["--rate", "4000", "--loop-secs", "10", "--duration", "60"])
+        .args(["--store-file-secs", "2"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -108,9 +113,25 @@ fn the_dashboard_fills_its_table_chart_and_venues_in_chromium() {
             points(&dom2)
         );
     }
+    // The history view: the same chart from the Parquet store (files close every 2 s).
+    let hist = chromium(&["--dump-dom"], &format!("{url}#history"));
+    assert!(hist.contains("<canvas"), "no history chart");
+    let note = hist
+        .split("id=\"chart-note\"")
+        .nth(1)
+        .unwrap_or("")
+        .split("</p>")
+        .next()
+        .unwrap_or("");
+    assert!(
+        hist.contains(" points from the store"),
+        "history view did not load: {note}"
+    );
+    assert!(points(&hist) > 0, "history chart is empty");
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dashboard.png");
     chromium(&[&format!("--screenshot={}", shot.display())], &url);
     assert!(shot.exists());
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
 }
