@@ -39,6 +39,10 @@ impl Drop for Running {
 
 /// BTC on Binance and OKX with 100 quotes each (OKX 0.5 % higher), ETH on Binance only.
 fn state() -> Arc<LiveState> {
+    state_with(true, Vec::new())
+}
+
+fn state_with(ranked: bool, analysis_dirs: Vec<std::path::PathBuf>) -> Arc<LiveState> {
     let mut r = SymbolRegistry::new();
     r.insert(Exchange::Binance, "BTCUSDT", "BTC", "USDT")
         .unwrap();
@@ -64,7 +68,9 @@ fn state() -> Arc<LiveState> {
         }
     }
     let ranking = Arc::new(RankingBoard::new(8));
-    ranking.publish(T0 + 99 * 100 * MS, &[(btc, 0.49)]);
+    if ranked {
+        ranking.publish(T0 + 99 * 100 * MS, &[(btc, 0.49)]);
+    }
     Arc::new(LiveState {
         registry,
         history,
@@ -73,17 +79,21 @@ fn state() -> Arc<LiveState> {
         started_wall_ns: arb_engine::clock::wall_ns(),
         status: Mutex::new(Status::default()),
         store_root: None,
-        analysis_dirs: Vec::new(),
+        analysis_dirs,
     })
 }
 
 fn serve(config: ServerConfig) -> Running {
+    serve_state(config, state())
+}
+
+fn serve_state(config: ServerConfig, st: Arc<LiveState>) -> Running {
     let mut server = Server::bind(
         ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
         },
-        Api::new(state()),
+        Api::new(st),
     )
     .unwrap();
     let addr = server.local_addr();
@@ -354,4 +364,40 @@ fn the_legacy_chart_stream_sends_chart_objects_of_the_top_pairs() {
         b"GET /ws/realtime_charts HTTP/1.1\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(s, 400, "{body}");
+}
+
+#[test]
+fn the_chart_stream_shows_the_analysis_csv_pairs_when_there_is_one() {
+    let dir = std::env::temp_dir().join(format!("arb-analysis-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two files: the newer one (by the time in its name) counts. Nothing is ranked live.
+    std::fs::write(
+        dir.join("summary_stats_20261201_000000.csv"),
+        "symbol,exchange1,exchange2,opportunity_cycles_040bp\nETH_USDT,Binance,OKX,99\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("summary_stats_20261202_000000.csv"),
+        "symbol,exchange1,exchange2,opportunity_cycles_040bp\nBTC_USDT,OKX,Binance,10\nBTC_USDT,Binance,OKX,41\n",
+    )
+    .unwrap();
+    let srv = serve_state(
+        ServerConfig::default(),
+        state_with(false, vec![dir.clone()]),
+    );
+    let stream = TcpStream::connect(srv.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (mut ws, _) =
+        tungstenite::client(format!("ws://{}/ws/realtime_charts", srv.addr), stream).unwrap();
+    let chart: Value = loop {
+        if let tungstenite::Message::Text(t) = ws.read().unwrap() {
+            break serde_json::from_str(t.as_str()).unwrap();
+        }
+    };
+    assert_eq!(chart["symbol"], "BTC_USDT");
+    assert_eq!(chart["exchange2"], "OKX");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -142,6 +142,35 @@ pub struct Api {
     state: Arc<LiveState>,
     reader: PairReader,
     board: Vec<(SymbolId, f64)>,
+    /// The newest analysis CSV's pairs, re-read only when a newer file appears (the
+    /// directories are listed at most every 10 s).
+    analysis: AnalysisCache,
+}
+
+#[derive(Debug, Default)]
+struct AnalysisCache {
+    checked_mono_ns: i64,
+    file: Option<std::path::PathBuf>,
+    rows: Vec<(String, Exchange, Exchange)>,
+}
+
+impl AnalysisCache {
+    fn rows(&mut self, dirs: &[std::path::PathBuf]) -> &[(String, Exchange, Exchange)] {
+        let now = clock::mono_ns();
+        if self.checked_mono_ns != 0 && now - self.checked_mono_ns < 10_000_000_000 {
+            return &self.rows;
+        }
+        self.checked_mono_ns = now;
+        let newest = newest_analysis_file(dirs);
+        if newest != self.file {
+            self.rows = newest
+                .as_deref()
+                .and_then(read_analysis)
+                .unwrap_or_default();
+            self.file = newest;
+        }
+        &self.rows
+    }
 }
 
 // The dashboard, served from the binary (uPlot vendored from npm: assets/vendor/uplot).
@@ -168,6 +197,7 @@ impl Api {
             state,
             reader: PairReader::default(),
             board: Vec::new(),
+            analysis: AnalysisCache::default(),
         }
     }
 
@@ -308,21 +338,21 @@ impl Api {
     /// (`opportunity_cycles_040bp > 40`), else from the live ranking.
     fn dashboard_data(&mut self) -> Result<Job, Response> {
         let store = self.store()?;
-        let picks: Vec<(String, Exchange, Exchange)> =
-            match newest_analysis(&self.state.analysis_dirs) {
-                Some(rows) if !rows.is_empty() => rows,
-                _ => self
-                    .top_pairs(20)
-                    .into_iter()
-                    .map(|(sym, pair)| {
-                        (
-                            names::symbol_name(self.state.registry.name(sym)),
-                            pair.first,
-                            pair.second,
-                        )
-                    })
-                    .collect(),
-            };
+        let rows = self.analysis.rows(&self.state.analysis_dirs).to_vec();
+        let picks: Vec<(String, Exchange, Exchange)> = match rows {
+            rows if !rows.is_empty() => rows,
+            _ => self
+                .top_pairs(20)
+                .into_iter()
+                .map(|(sym, pair)| {
+                    (
+                        names::symbol_name(self.state.registry.name(sym)),
+                        pair.first,
+                        pair.second,
+                    )
+                })
+                .collect(),
+        };
         Ok(Box::new(move || {
             let stats = crate::store::read::ReadStats::default();
             let Some((_, last)) = store.hour_span(crate::store::Kind::Quotes).ok().flatten() else {
@@ -612,6 +642,29 @@ impl Api {
         Ok(Response::bytes(200, "application/x-ndjson", body))
     }
 
+    /// The pairs the legacy chart stream shows: those of the newest `arb analyze` CSV
+    /// with `opportunity_cycles_040bp > 40`, else the live ranking's.
+    pub fn chart_pairs(&mut self, limit: usize) -> Vec<(SymbolId, VenuePair)> {
+        let rows = self.analysis.rows(&self.state.analysis_dirs).to_vec();
+        {
+            let picked: Vec<(SymbolId, VenuePair)> = rows
+                .iter()
+                .filter_map(|(sym, a, b)| {
+                    let id = self
+                        .state
+                        .registry
+                        .lookup_name(&sym.replacen('_', "/", 1))?;
+                    Some((id, VenuePair::new(*a, *b)?))
+                })
+                .take(limit)
+                .collect();
+            if !picked.is_empty() {
+                return picked;
+            }
+        }
+        self.top_pairs(limit)
+    }
+
     /// The live ranking's first `limit` symbols, each with its best pair now.
     pub fn top_pairs(&mut self, limit: usize) -> Vec<(SymbolId, VenuePair)> {
         let now = self.state.ranking.read(&mut self.board).unwrap_or(0);
@@ -865,9 +918,8 @@ fn newest_ts(
     newest
 }
 
-/// The pairs with `opportunity_cycles_040bp > 40` in the newest
-/// `summary_stats_*.csv` of `dirs`, as (symbol, venue, venue).
-fn newest_analysis(dirs: &[std::path::PathBuf]) -> Option<Vec<(String, Exchange, Exchange)>> {
+/// The newest `summary_stats_*.csv` in `dirs` (names carry the time they were written).
+fn newest_analysis_file(dirs: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
     let mut newest: Option<std::path::PathBuf> = None;
     for d in dirs {
         let Ok(rd) = std::fs::read_dir(d) else {
@@ -886,7 +938,13 @@ fn newest_analysis(dirs: &[std::path::PathBuf]) -> Option<Vec<(String, Exchange,
             }
         }
     }
-    let text = std::fs::read_to_string(newest?).ok()?;
+    newest
+}
+
+/// The pairs with `opportunity_cycles_040bp > 40` of an `arb analyze` CSV, as (symbol,
+/// venue, venue), in the file's order.
+fn read_analysis(path: &std::path::Path) -> Option<Vec<(String, Exchange, Exchange)>> {
+    let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next()?.split(',').collect();
     let col = |k: &str| header.iter().position(|h| *h == k);

@@ -1033,7 +1033,7 @@ impl Server {
     /// (round robin), so each chart goes out at most every 250 ms and the series are
     /// computed once for every client.
     fn publish_charts(&mut self, now: i64) {
-        let top = self.api.top_pairs(CHARTS);
+        let top = self.api.chart_pairs(CHARTS);
         if top.is_empty() {
             return;
         }
