@@ -91,8 +91,9 @@ async function pollChart(force) {
   if (isHistory() && !force && Date.now() - (state.lastHistory || 0) < 10000) return;
   try {
     const { w, data, history } = await fetchChart(s);
+    state.signals = history ? [] : (w.signals || []);
     if (history) state.lastHistory = Date.now();
-    $("#chart-note").textContent = `${w.timestamps.length} points ${history ? "from the store" : "live"}; deviation = (bid ${w.exchange1} / bid ${w.exchange2} − 1) · 100; bands 97 % / 3 % of the last 200`;
+    $("#chart-note").textContent = `${w.timestamps.length} points ${history ? "from the store" : "live"}; deviation = (bid ${w.exchange1} / bid ${w.exchange2} − 1) · 100; bands 97 % / 3 % of the last 200${history ? "" : `; ${(w.signals || []).length} signals`}`;
     if (state.chart && state.chartHistory !== history) { state.chart.destroy(); state.chart = null; }
     if (!state.chart) {
       const el = $("#chart");
@@ -107,6 +108,16 @@ async function pollChart(force) {
       state.chart = new uPlot({
         width: el.clientWidth || 600, height: 320,
         scales: { x: { time: true } },
+        // Signals: a green tick for an entry, grey for an exit, at the signal's deviation.
+        hooks: { draw: [(u) => {
+          const ctx = u.ctx;
+          for (const sg of state.signals || []) {
+            const x = u.valToPos(sg.ts, "x", true), y = u.valToPos(sg.deviation, "y", true);
+            if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+            ctx.fillStyle = sg.kind === "Entry" ? "#3fb950" : "#8b949e";
+            ctx.beginPath(); ctx.arc(x, y, 4 * devicePixelRatio, 0, 2 * Math.PI); ctx.fill();
+          }
+        }] },
         axes: [{ stroke: "#7d8794", grid: { stroke: "#262c35" } },
                { stroke: "#7d8794", grid: { stroke: "#262c35" }, label: "%" }],
         series,

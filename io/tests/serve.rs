@@ -401,3 +401,68 @@ fn the_chart_stream_shows_the_analysis_csv_pairs_when_there_is_one() {
     assert_eq!(chart["exchange2"], "OKX");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_live_chart_carries_the_pairs_recent_signals() {
+    use arb_engine::ring::{Envelope, RingBuffer};
+    use arb_engine::spread::{CoreOut, Signal, SignalKind};
+    use arb_io::serve::publish::Publisher;
+    let st = state();
+    let (mut tx, rx) = RingBuffer::new(64);
+    let publisher = Publisher::new(&st.registry, st.stale_after_ns, Some(rx));
+    let mut server = Server::bind_with_feed(
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..ServerConfig::default()
+        },
+        Api::new(Arc::clone(&st)),
+        publisher,
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let handle = std::thread::spawn(move || server.run(&s2).unwrap());
+    let _running = Running {
+        addr,
+        stop,
+        handle: Some(handle),
+    };
+    let pair = VenuePair::new(Exchange::Binance, Exchange::Okx).unwrap();
+    for (i, kind) in [SignalKind::Entry, SignalKind::Exit]
+        .into_iter()
+        .enumerate()
+    {
+        tx.push(Envelope {
+            item: CoreOut::Signal(Signal {
+                ts_ns: T0 + (2 + i as i64) * 1000 * MS,
+                symbol: SymbolId(0),
+                pair,
+                kind,
+                dev_pct: -0.49,
+            }),
+            stamp_ns: 0,
+        })
+        .unwrap();
+    }
+    let mut got = Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(20));
+        let (s, v) = get(
+            addr,
+            "/api/window?symbol=BTC_USDT&exchange1=binance&exchange2=okx&minutes=60",
+        );
+        assert_eq!(s, 200);
+        if v["signals"].as_array().is_some_and(|a| a.len() == 2) {
+            got = v;
+            break;
+        }
+    }
+    let sig = &got["signals"];
+    assert_eq!(sig[0]["kind"], "Entry", "{got}");
+    assert_eq!(sig[1]["kind"], "Exit");
+    assert_eq!(
+        sig[0]["ts"].as_f64().unwrap(),
+        ((T0 + 2000 * MS) / MS) as f64 / 1e3
+    );
+}

@@ -7,7 +7,7 @@
 //! | `GET /api/symbols` | every symbol and the venues listing it |
 //! | `GET /api/exchanges` | per venue: state, messages, messages/s, last message age, reconnects, decode errors |
 //! | `GET /api/opportunities?limit=&min_spread=&exchange=&symbol=` | the live ranking: best executable spread per symbol and its pair |
-//! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object) |
+//! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object), both executable spreads, and the pair's recent signals |
 //! | `GET /api/rolling_window_data?limit=` | NDJSON, one chart object per live opportunity (the old endpoint) |
 //! | `GET /api/history?symbol=&exchange1=&exchange2=&from=&to=` | NDJSON chart object from the Parquet store (read off the server's thread) |
 //! | `GET /api/dashboard_data` | NDJSON chart objects from the store for the opportunities of the newest `arb analyze` CSV (`opportunity_cycles_040bp > 40`), else the live ranking |
@@ -145,7 +145,12 @@ pub struct Api {
     /// The newest analysis CSV's pairs, re-read only when a newer file appears (the
     /// directories are listed at most every 10 s).
     analysis: AnalysisCache,
+    /// The last signals (bounded), for the chart markers of `/api/window`.
+    signals: std::collections::VecDeque<arb_engine::spread::Signal>,
 }
+
+/// Signals kept for chart markers.
+const RECENT_SIGNALS: usize = 4096;
 
 #[derive(Debug, Default)]
 struct AnalysisCache {
@@ -198,7 +203,16 @@ impl Api {
             reader: PairReader::default(),
             board: Vec::new(),
             analysis: AnalysisCache::default(),
+            signals: std::collections::VecDeque::with_capacity(RECENT_SIGNALS),
         }
+    }
+
+    /// Remembers a signal for the chart markers (the last [`RECENT_SIGNALS`]).
+    pub fn note_signal(&mut self, s: &arb_engine::spread::Signal) {
+        if self.signals.len() == RECENT_SIGNALS {
+            self.signals.pop_front();
+        }
+        self.signals.push_back(*s);
     }
 
     /// The shared state.
@@ -578,6 +592,20 @@ impl Api {
         let mut v = chart_json(&state.registry, sym, pair, series);
         v["exec12"] = floats(&series_exec(series, true));
         v["exec21"] = floats(&series_exec(series, false));
+        let from = series.ts_ns.first().copied().unwrap_or(i64::MAX);
+        v["signals"] = Value::Array(
+            self.signals
+                .iter()
+                .filter(|s| s.symbol == sym && s.pair == pair && s.ts_ns >= from)
+                .map(|s| {
+                    json!({
+                        "ts": (s.ts_ns / 1_000_000) as f64 / 1e3,
+                        "kind": if s.kind == arb_engine::spread::SignalKind::Entry { "Entry" } else { "Exit" },
+                        "deviation": finite(s.dev_pct),
+                    })
+                })
+                .collect(),
+        );
         Ok(Response::json(200, &v))
     }
 

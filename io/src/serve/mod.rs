@@ -969,7 +969,8 @@ impl Server {
     /// Drains the core's stream and, once per tick, hands each changed key to its
     /// subscribers; then writes to the clients that got something.
     fn publish(&mut self) {
-        self.publisher.drain(1 << 16);
+        let api = &mut self.api;
+        self.publisher.drain(1 << 16, |s| api.note_signal(s));
         let now = clock::mono_ns();
         if now < self.next_publish_ns {
             return;

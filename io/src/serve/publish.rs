@@ -194,8 +194,9 @@ impl Publisher {
         }
     }
 
-    /// Drains the tap ring (at most `max` outputs); returns how many it took.
-    pub fn drain(&mut self, max: usize) -> usize {
+    /// Drains the tap ring (at most `max` outputs), handing every signal to
+    /// `on_signal` as well (the charts mark them); returns how many outputs it took.
+    pub fn drain(&mut self, max: usize, mut on_signal: impl FnMut(&Signal)) -> usize {
         let Some(mut input) = self.input.take() else {
             return 0;
         };
@@ -237,6 +238,7 @@ impl Publisher {
                     );
                 }
                 CoreOut::Signal(s) => {
+                    on_signal(s);
                     self.mark(
                         Channel::Signals,
                         s.symbol.0,
