@@ -4,6 +4,8 @@
 //! Prices and sizes are integers in units of `10^-scale` (ticks, lots), so every decimal is
 //! printed exactly, without going through `f64`.
 
+use arb_engine::clock::civil_from_days;
+
 /// Powers of ten that fit a `u64`.
 pub(crate) const POW10: [u64; 20] = {
     let mut t = [1u64; 20];
@@ -110,20 +112,6 @@ pub(crate) fn push_uuid(buf: &mut Vec<u8>, hi: u64, lo: u64) {
     push_hex(buf, lo >> 48, 4);
     buf.push(b'-');
     push_hex(buf, lo, 12);
-}
-
-/// Returns `(year, month, day)` of a day count since 1970-01-01 (Hinnant's `civil_from_days`).
-pub(crate) const fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn push_2(buf: &mut Vec<u8>, v: u32) {
