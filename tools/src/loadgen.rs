@@ -151,8 +151,10 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
                                 disconnects.fetch_add(1, Ordering::Relaxed);
                             }
                         }
-                        Err(_) => {
-                            connect_failures.fetch_add(1, Ordering::Relaxed);
+                        Err(e) => {
+                            if connect_failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("arb loadgen: a client could not connect: {e:#}");
+                            }
                         }
                     }
                     if let Ok(mut t) = totals.lock() {
@@ -234,8 +236,12 @@ fn client(
 ) -> anyhow::Result<(u64, bool)> {
     let (host, _) = split_url(url)?;
     let stream = TcpStream::connect(&host)?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    // A generous timeout for the handshake (a busy server answers late), then a short one
+    // so the loop sees `stop` in time.
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let (mut ws, _) = tungstenite::client(url, stream).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_millis(200)))?;
     let sub = json!({"op": "subscribe", "channels": channels, "symbols": symbols});
     ws.send(tungstenite::Message::Text(sub.to_string().into()))?;
     let mut n = 0u64;
