@@ -1,6 +1,7 @@
 //! `arb loadgen`: N WebSocket clients against a running arb server (loopback), a fraction
-//! of them slow; reports delivery latency percentiles (fast vs slow clients), messages
-//! received, disconnects, and the server's RSS before and after.
+//! of them slow, multiplexed on a few poll-loop threads; reports delivery latency
+//! percentiles (fast vs slow clients), messages received, disconnects, and the server's
+//! RSS before and after.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -43,9 +44,12 @@ pub(crate) struct LoadgenArgs {
     /// How long a slow client sleeps before each read, ms.
     #[arg(long, default_value_t = 500)]
     slow_delay_ms: u64,
-    /// Seconds to run.
+    /// Seconds to run (after every client connected).
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// Threads driving the clients (each runs a poll loop over its share).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
     /// Write the results as JSON.
     #[arg(long, value_name = "FILE")]
     report_json: Option<std::path::PathBuf>,
@@ -115,64 +119,56 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
     let received = Arc::new(AtomicU64::new(0));
     let disconnects = Arc::new(AtomicU64::new(0));
     let connect_failures = Arc::new(AtomicU64::new(0));
-    let mut handles = Vec::with_capacity(args.clients);
-    for i in 0..args.clients {
-        let slow = i < slow_n;
-        let subs: Vec<String> = (0..args.symbols.min(symbols.len()))
-            .map(|k| symbols[(i * args.symbols + k) % symbols.len()].clone())
+    let connected = Arc::new(AtomicU64::new(0));
+    let ready = Arc::new(AtomicU64::new(0));
+    let threads = args.threads.clamp(1, args.clients);
+    let mut handles = Vec::with_capacity(threads);
+    for t in 0..threads {
+        // Client i belongs to thread i % threads; slow clients are spread the same way.
+        let plans: Vec<ClientPlan> = (t..args.clients)
+            .step_by(threads)
+            .map(|i| ClientPlan {
+                slow: (i * slow_n) / args.clients.max(1)
+                    != ((i + 1) * slow_n) / args.clients.max(1),
+                symbols: (0..args.symbols.min(symbols.len()))
+                    .map(|k| symbols[(i * args.symbols + k) % symbols.len()].clone())
+                    .collect(),
+            })
             .collect();
-        let (url, channels) = (args.url.clone(), args.channels.clone());
-        let (stop, totals, received, disconnects, connect_failures) = (
-            Arc::clone(&stop),
-            Arc::clone(&totals),
-            Arc::clone(&received),
-            Arc::clone(&disconnects),
-            Arc::clone(&connect_failures),
-        );
-        let delay = Duration::from_millis(args.slow_delay_ms);
+        let ctx = WorkerCtx {
+            url: args.url.clone(),
+            channels: args.channels.clone(),
+            delay: Duration::from_millis(args.slow_delay_ms),
+            stop: Arc::clone(&stop),
+            totals: Arc::clone(&totals),
+            received: Arc::clone(&received),
+            disconnects: Arc::clone(&disconnects),
+            connect_failures: Arc::clone(&connect_failures),
+            connected: Arc::clone(&connected),
+            ready: Arc::clone(&ready),
+            workers: threads as u64,
+        };
         handles.push(
             std::thread::Builder::new()
-                .name(format!("client-{i}"))
-                .stack_size(256 * 1024)
-                .spawn(move || {
-                    let mut h = hist();
-                    let n = client(
-                        &url,
-                        &channels,
-                        &subs,
-                        slow.then_some(delay),
-                        &stop,
-                        &mut h,
-                        &received,
-                    );
-                    match n {
-                        Ok((_, closed)) => {
-                            if closed {
-                                disconnects.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                        Err(e) => {
-                            if connect_failures.fetch_add(1, Ordering::Relaxed) == 0 {
-                                eprintln!("arb loadgen: a client could not connect: {e:#}");
-                            }
-                        }
-                    }
-                    if let Ok(mut t) = totals.lock() {
-                        let slot = if slow { &mut t.slow } else { &mut t.fast };
-                        match slot {
-                            Some(acc) => {
-                                let _ = acc.add(&h);
-                            }
-                            None => *slot = Some(h),
-                        }
-                    }
-                })?,
+                .name(format!("loadgen-{t}"))
+                .spawn(move || worker(&ctx, plans))?,
         );
-        // Do not stampede the listener's backlog.
-        if i % 64 == 63 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
     }
+    // The measured run starts once every client is connected (or failed to).
+    let setup = Stopwatch::start();
+    while connected.load(Ordering::Relaxed) + connect_failures.load(Ordering::Relaxed)
+        < args.clients as u64
+        && setup.elapsed_s() < 120.0
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "arb loadgen: {} clients connected in {:.1} s ({} failed)",
+        connected.load(Ordering::Relaxed),
+        setup.elapsed_s(),
+        connect_failures.load(Ordering::Relaxed)
+    );
+    let received_at_start = received.load(Ordering::Relaxed);
     let watch = Stopwatch::start();
     while watch.elapsed_s() < args.duration {
         std::thread::sleep(Duration::from_millis(1000));
@@ -206,7 +202,7 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
         "symbols_per_client": args.symbols,
         "duration_s": args.duration,
         "messages": received.load(Ordering::Relaxed),
-        "messages_per_s": received.load(Ordering::Relaxed) as f64 / args.duration,
+        "messages_per_s": (received.load(Ordering::Relaxed) - received_at_start) as f64 / args.duration,
         "disconnects": disconnects.load(Ordering::Relaxed),
         "connect_failures": connect_failures.load(Ordering::Relaxed),
         "latency_fast": pct(&t.fast),
@@ -223,63 +219,183 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One client: connect, subscribe, read until `stop`; returns (messages, closed by the
-/// server).
-fn client(
-    url: &str,
-    channels: &[String],
-    symbols: &[String],
-    slow: Option<Duration>,
-    stop: &AtomicBool,
-    h: &mut Histogram<u64>,
-    received: &AtomicU64,
-) -> anyhow::Result<(u64, bool)> {
+/// What one simulated client does.
+struct ClientPlan {
+    slow: bool,
+    symbols: Vec<String>,
+}
+
+/// What a worker thread shares with the others.
+struct WorkerCtx {
+    url: String,
+    channels: Vec<String>,
+    delay: Duration,
+    stop: Arc<AtomicBool>,
+    totals: Arc<Mutex<Totals>>,
+    received: Arc<AtomicU64>,
+    disconnects: Arc<AtomicU64>,
+    connect_failures: Arc<AtomicU64>,
+    connected: Arc<AtomicU64>,
+    /// Workers done connecting, and how many there are.
+    ready: Arc<AtomicU64>,
+    workers: u64,
+}
+
+struct Client {
+    ws: tungstenite::WebSocket<TcpStream>,
+    slow: bool,
+    next_read_ns: i64,
+    open: bool,
+    /// Sent once every client is connected, so no socket fills while the others connect.
+    subscribe: String,
+}
+
+/// Connects one client (blocking handshake) and makes it non-blocking.
+fn connect(url: &str, channels: &[String], symbols: &[String]) -> anyhow::Result<Client> {
     let (host, _) = split_url(url)?;
     let stream = TcpStream::connect(&host)?;
-    // A generous timeout for the handshake (a busy server answers late), then a short one
-    // so the loop sees `stop` in time.
+    // A generous timeout for the handshake: a busy server answers late.
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let (mut ws, _) = tungstenite::client(url, stream).map_err(|e| anyhow::anyhow!("{e}"))?;
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(200)))?;
-    let sub = json!({"op": "subscribe", "channels": channels, "symbols": symbols});
-    ws.send(tungstenite::Message::Text(sub.to_string().into()))?;
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        if let Some(d) = slow {
-            std::thread::sleep(d);
-        }
-        match ws.read() {
-            Ok(tungstenite::Message::Text(t)) => {
-                let now_us = clock::wall_ns() / 1000;
-                if let Some(p) = field_f64(t.as_str(), "\"pub_ts\":") {
-                    let lat = (now_us - (p * 1e6) as i64).max(1) as u64;
-                    let _ = h.record(lat.min(60_000_000));
-                    n += 1;
-                    if n.is_multiple_of(256) {
-                        received.fetch_add(256, Ordering::Relaxed);
-                    }
+    let (ws, _) = tungstenite::client(url, stream).map_err(|e| anyhow::anyhow!("{e}"))?;
+    ws.get_ref().set_nonblocking(true)?;
+    Ok(Client {
+        ws,
+        slow: false,
+        next_read_ns: 0,
+        open: true,
+        subscribe: json!({"op": "subscribe", "channels": channels, "symbols": symbols}).to_string(),
+    })
+}
+
+/// One worker thread: its clients on one mio poll loop (so a thousand clients cost a
+/// couple of threads, not a thousand); fast clients read everything that arrives, slow
+/// ones one message per `delay`.
+fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll, Token};
+    use std::os::fd::AsRawFd as _;
+
+    let (mut fast, mut slow) = (hist(), hist());
+    let mut clients: Vec<Client> = Vec::with_capacity(plans.len());
+    let Ok(mut poll) = Poll::new() else {
+        return;
+    };
+    for plan in plans {
+        match connect(&ctx.url, &ctx.channels, &plan.symbols) {
+            Ok(mut c) => {
+                c.slow = plan.slow;
+                let fd = c.ws.get_ref().as_raw_fd();
+                if poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), Token(clients.len()), Interest::READABLE)
+                    .is_ok()
+                {
+                    clients.push(c);
+                    ctx.connected.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Ok(tungstenite::Message::Close(_)) => {
-                received.fetch_add(n % 256, Ordering::Relaxed);
-                return Ok((n, true));
-            }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => {
-                received.fetch_add(n % 256, Ordering::Relaxed);
-                return Ok((n, true));
+            Err(e) => {
+                if ctx.connect_failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!("arb loadgen: a client could not connect: {e:#}");
+                }
             }
         }
     }
-    received.fetch_add(n % 256, Ordering::Relaxed);
-    let _ = ws.close(None);
-    Ok((n, false))
+    // Subscribe only when every worker's clients are connected.
+    ctx.ready.fetch_add(1, Ordering::AcqRel);
+    while ctx.ready.load(Ordering::Acquire) < ctx.workers && !ctx.stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for c in &mut clients {
+        let msg = tungstenite::Message::Text(std::mem::take(&mut c.subscribe).into());
+        if c.ws.send(msg).is_err() {
+            // WouldBlock on a fresh socket is not expected; flush below retries.
+            let _ = c.ws.flush();
+        }
+    }
+    let mut events = Events::with_capacity(1024);
+    let delay_ns = i64::try_from(ctx.delay.as_nanos()).unwrap_or(i64::MAX);
+    let mut counted = 0u64;
+    while !ctx.stop.load(Ordering::Relaxed) {
+        let _ = poll.poll(&mut events, Some(Duration::from_millis(5)));
+        let now = clock::mono_ns();
+        // Fast clients: whatever became readable. Slow ones: one message when due,
+        // whether or not a new event came (their socket stays full).
+        let mut ready: Vec<usize> = events.iter().map(|e| e.token().0).collect();
+        ready.extend(
+            (0..clients.len()).filter(|&i| clients[i].slow && clients[i].next_read_ns <= now),
+        );
+        for i in ready {
+            let Some(c) = clients.get_mut(i) else {
+                continue;
+            };
+            if !c.open || (c.slow && c.next_read_ns > now) {
+                continue;
+            }
+            let budget = if c.slow { 1 } else { usize::MAX };
+            let mut n = 0;
+            while n < budget {
+                match c.ws.read() {
+                    Ok(tungstenite::Message::Text(t)) => {
+                        n += 1;
+                        if let Some(p) = field_f64(t.as_str(), "\"pub_ts\":") {
+                            let now_us = clock::wall_ns() / 1000;
+                            let lat = (now_us - (p * 1e6) as i64).max(1) as u64;
+                            let h = if c.slow { &mut slow } else { &mut fast };
+                            let _ = h.record(lat.min(60_000_000));
+                            counted += 1;
+                        }
+                    }
+                    Ok(tungstenite::Message::Close(_)) => {
+                        c.open = false;
+                        ctx.disconnects.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock =>
+                    {
+                        break;
+                    }
+                    Err(_) => {
+                        c.open = false;
+                        ctx.disconnects.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            // Pings are answered as part of reading; push the pong out.
+            let _ = c.ws.flush();
+            if c.slow {
+                c.next_read_ns = now + delay_ns;
+            }
+        }
+        if counted >= 4096 {
+            ctx.received.fetch_add(counted, Ordering::Relaxed);
+            counted = 0;
+        }
+    }
+    ctx.received.fetch_add(counted, Ordering::Relaxed);
+    for c in &mut clients {
+        if c.open {
+            let _ = c.ws.close(None);
+            let _ = c.ws.flush();
+        }
+    }
+    if let Ok(mut t) = ctx.totals.lock() {
+        let t = &mut *t;
+        for (slot, h) in [(&mut t.fast, fast), (&mut t.slow, slow)] {
+            if h.is_empty() {
+                continue;
+            }
+            match slot {
+                Some(acc) => {
+                    let _ = acc.add(&h);
+                }
+                None => *slot = Some(h),
+            }
+        }
+    }
 }
 
 /// The number after `key` in a JSON text (cheaper than parsing every message).
