@@ -287,9 +287,9 @@ impl Publisher {
                 .unwrap_or(0)
                 > 0;
             if modern {
-                let mut msg = typed(name, &latest);
-                msg["pub_ts"] = json!(pub_ts);
-                deliver(k, &Utf8Bytes::from(msg.to_string()), false);
+                let mut text = String::with_capacity(192);
+                typed_into(&mut text, name, &latest, pub_ts);
+                deliver(k, &Utf8Bytes::from(text), false);
             }
             if self.legacy > 0
                 && let Some(msg) = legacy(name, &latest)
@@ -302,36 +302,91 @@ impl Publisher {
     }
 }
 
-/// The `/ws` message of a latest value.
-fn typed(name: &str, latest: &Latest) -> serde_json::Value {
-    match *latest {
-        Latest::Quote(q) => json!({
-            "type": "quote", "symbol": name, "exchange": names::exchange_name(q.exchange),
-            "bid": q.bid_px, "ask": q.ask_px, "bid_size": q.bid_qty, "ask_size": q.ask_qty,
-            "ts": ts_s(q.recv_ts_ns),
-        }),
-        Latest::Spread(p) => json!({
-            "type": "spread", "symbol": name,
-            "exchange1": names::exchange_name(p.pair.first),
-            "exchange2": names::exchange_name(p.pair.second),
-            "deviation": finite(p.dev_pct), "exec12": finite(p.exec_ab_pct),
-            "exec21": finite(p.exec_ba_pct), "ts": ts_s(p.ts_ns),
-        }),
-        Latest::Trade(t) => json!({
-            "type": "trade", "symbol": name, "exchange": names::exchange_name(t.exchange),
-            "price": t.px, "quantity": t.qty,
-            "side": if t.side == Side::Buy { "Buy" } else { "Sell" },
-            "ts": ts_s(t.recv_ts_ns),
-        }),
-        Latest::Signal(s) => json!({
-            "type": "signal", "symbol": name,
-            "exchange1": names::exchange_name(s.pair.first),
-            "exchange2": names::exchange_name(s.pair.second),
-            "kind": if s.kind == SignalKind::Entry { "Entry" } else { "Exit" },
-            "deviation": finite(s.dev_pct), "ts": ts_s(s.ts_ns),
-        }),
-        Latest::Empty => serde_json::Value::Null,
+/// Writes a JSON number, `null` when not finite (Rust's shortest round-trip form).
+fn num(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str("null");
     }
+}
+
+/// Writes the `/ws` message of a latest value. Formatted directly rather than through a
+/// `serde_json::Value` (a map per message): at a thousand subscribers the server
+/// serialises up to a million messages a second. Names need no escaping: symbols are
+/// registry-validated alphanumerics with `_`, venues are constants.
+fn typed_into(out: &mut String, name: &str, latest: &Latest, pub_ts: f64) {
+    use std::fmt::Write as _;
+    match *latest {
+        Latest::Quote(q) => {
+            let _ = write!(
+                out,
+                r#"{{"type":"quote","symbol":"{name}","exchange":"{}","bid":"#,
+                names::exchange_name(q.exchange)
+            );
+            num(out, q.bid_px);
+            out.push_str(r#","ask":"#);
+            num(out, q.ask_px);
+            out.push_str(r#","bid_size":"#);
+            num(out, q.bid_qty);
+            out.push_str(r#","ask_size":"#);
+            num(out, q.ask_qty);
+            out.push_str(r#","ts":"#);
+            num(out, ts_s(q.recv_ts_ns));
+        }
+        Latest::Spread(p) => {
+            let _ = write!(
+                out,
+                r#"{{"type":"spread","symbol":"{name}","exchange1":"{}","exchange2":"{}","deviation":"#,
+                names::exchange_name(p.pair.first),
+                names::exchange_name(p.pair.second)
+            );
+            num(out, p.dev_pct);
+            out.push_str(r#","exec12":"#);
+            num(out, p.exec_ab_pct);
+            out.push_str(r#","exec21":"#);
+            num(out, p.exec_ba_pct);
+            out.push_str(r#","ts":"#);
+            num(out, ts_s(p.ts_ns));
+        }
+        Latest::Trade(t) => {
+            let _ = write!(
+                out,
+                r#"{{"type":"trade","symbol":"{name}","exchange":"{}","side":"{}","price":"#,
+                names::exchange_name(t.exchange),
+                if t.side == Side::Buy { "Buy" } else { "Sell" }
+            );
+            num(out, t.px);
+            out.push_str(r#","quantity":"#);
+            num(out, t.qty);
+            out.push_str(r#","ts":"#);
+            num(out, ts_s(t.recv_ts_ns));
+        }
+        Latest::Signal(s) => {
+            let _ = write!(
+                out,
+                r#"{{"type":"signal","symbol":"{name}","exchange1":"{}","exchange2":"{}","kind":"{}","deviation":"#,
+                names::exchange_name(s.pair.first),
+                names::exchange_name(s.pair.second),
+                if s.kind == SignalKind::Entry {
+                    "Entry"
+                } else {
+                    "Exit"
+                }
+            );
+            num(out, s.dev_pct);
+            out.push_str(r#","ts":"#);
+            num(out, ts_s(s.ts_ns));
+        }
+        Latest::Empty => {
+            out.push_str("null");
+            return;
+        }
+    }
+    out.push_str(r#","pub_ts":"#);
+    num(out, pub_ts);
+    out.push('}');
 }
 
 /// The legacy raw bus's message of a latest value (PascalCase, ISO-8601 UTC times), as
@@ -392,5 +447,36 @@ fn finite(v: f64) -> serde_json::Value {
         json!(v)
     } else {
         serde_json::Value::Null
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arb_engine::{Exchange, Quote, SymbolId};
+
+    #[test]
+    fn typed_messages_are_valid_json_with_nulls_for_non_finite() {
+        let q = Quote {
+            symbol: SymbolId(0),
+            exchange: Exchange::Gateio,
+            conn_id: 0,
+            bid_px: 0.000_000_1,
+            bid_qty: 1e21,
+            ask_px: f64::NAN,
+            ask_qty: 2.5,
+            exch_ts_ns: 0,
+            recv_ts_ns: 1_796_180_400_123_000_000,
+        };
+        let mut s = String::new();
+        typed_into(&mut s, "BTC_USDT", &Latest::Quote(q), 1_796_180_400.5);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}: {s}"));
+        assert_eq!(v["type"], "quote");
+        assert_eq!(v["exchange"], "GateIo");
+        assert_eq!(v["bid"], 1e-7);
+        assert_eq!(v["bid_size"], 1e21);
+        assert!(v["ask"].is_null());
+        assert_eq!(v["ts"], 1_796_180_400.123);
+        assert_eq!(v["pub_ts"], 1_796_180_400.5);
     }
 }
