@@ -93,6 +93,8 @@ pub(crate) struct PublishView<'a> {
     pub(crate) out_drops: u64,
     pub(crate) reserved_bytes: u64,
     pub(crate) store_root: Option<&'a std::path::Path>,
+    /// The store's counters and its ring's drops, when the store is on.
+    pub(crate) store: Option<(&'a StoreStats, &'a TapDrops)>,
 }
 
 /// The Parquet store, opened before the run (so its start-up scan can be reported) and
@@ -242,6 +244,7 @@ pub(crate) fn run(
         out_drops,
         reserved_bytes: spec.reserved_bytes,
         store_root: spec.store_root.as_deref(),
+        store: store_stats.as_deref().zip(store_drops.as_deref()),
     };
     let live = spec
         .server

@@ -11,6 +11,7 @@ use arb_engine::metrics::{Stage, StageHistograms};
 use arb_engine::worker::TapDrops;
 use arb_io::serve::api::{LiveState, StageQuantiles, Status, VenueStatus};
 use arb_io::serve::{ServerConfig, ServerStats};
+use arb_io::store::Kind;
 
 use crate::pipeline::PublishView;
 use crate::report;
@@ -174,14 +175,12 @@ pub(crate) fn publish(
         drops: vec![
             ("feed_rings", view.feed_drops),
             ("sink_ring", view.out_drops),
+            ("server_ring", server_drops.map_or(0, |d| tap_total(d, r))),
+            ("store_ring", view.store.map_or(0, |(_, d)| tap_total(d, r))),
             (
-                "server_ring",
-                server_drops.map_or(0, |d| {
-                    d.quotes.load(r)
-                        + d.trades.load(r)
-                        + d.signals.load(r)
-                        + d.gaps.load(r)
-                        + d.states.load(r)
+                "store_write_failed",
+                view.store.map_or(0, |(s, _)| {
+                    Kind::ALL.iter().map(|&k| s.rows_dropped_write.get(k)).sum()
                 }),
             ),
         ],
@@ -195,6 +194,19 @@ pub(crate) fn publish(
                 ("signals_total", sink.signals.load(r)),
                 ("gaps_total", sink.gaps.load(r)),
             ];
+            if let Some((st, _)) = view.store {
+                c.extend([
+                    ("store_quote_rows_total", st.rows_written.get(Kind::Quotes)),
+                    ("store_trade_rows_total", st.rows_written.get(Kind::Trades)),
+                    (
+                        "store_spread_rows_total",
+                        st.rows_written.get(Kind::Spreads),
+                    ),
+                    ("store_files_total", st.files.load(r)),
+                    ("store_bytes_total", st.bytes.load(r)),
+                    ("store_write_errors_total", st.write_errors.load(r)),
+                ]);
+            }
             if let Some(s) = server {
                 c.extend([
                     ("http_requests_total", s.requests.load(r)),
@@ -211,4 +223,9 @@ pub(crate) fn publish(
     if let Ok(mut s) = state.status.lock() {
         *s = status;
     }
+}
+
+/// Outputs a tap ring dropped, all kinds.
+fn tap_total(d: &TapDrops, r: Ordering) -> u64 {
+    d.quotes.load(r) + d.trades.load(r) + d.signals.load(r) + d.gaps.load(r) + d.states.load(r)
 }

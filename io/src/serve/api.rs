@@ -207,7 +207,7 @@ impl Api {
         }
     }
 
-    /// Remembers a signal for the chart markers (the last [`RECENT_SIGNALS`]).
+    /// Remembers a signal for the chart markers (the last 4 096).
     pub fn note_signal(&mut self, s: &arb_engine::spread::Signal) {
         if self.signals.len() == RECENT_SIGNALS {
             self.signals.pop_front();
