@@ -44,7 +44,8 @@ if os.path.exists(p):
     print(f"      delivered {g['messages_per_s']/1e6:.2f} M msgs x clients/s, fast p50 {f.get('p50_us',0)/1e3:.0f} ms "
           f"p99 {f.get('p99_us',0)/1e3:.0f} ms, slow p50 {s.get('p50_us',0)/1e3:.0f} ms, "
           f"disconnects {g['disconnects']}, connect failures {g['connect_failures']}, "
-          f"server rss {g['server_rss_before_bytes']/2**20:.0f} -> {g['server_rss_after_bytes']/2**20:.0f} MiB, "
+          f"server rss {g['server_rss_before_bytes']/2**20:.0f} -> {g['server_rss_after_bytes']/2**20:.0f} MiB "
+          f"(under load: first {(g.get('server_rss_loaded_first_bytes') or 0)/2**20:.0f}, last {(g.get('server_rss_loaded_last_bytes') or 0)/2**20:.0f}, max {(g.get('server_rss_loaded_max_bytes') or 0)/2**20:.0f} MiB), "
           f"server drops {g['server_drops']}")
 PY
 done

@@ -170,13 +170,21 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
     );
     let received_at_start = received.load(Ordering::Relaxed);
     let watch = Stopwatch::start();
+    // The server's RSS once a second while loaded: flat or growing?
+    let mut rss_series: Vec<u64> = Vec::new();
     while watch.elapsed_s() < args.duration {
         std::thread::sleep(Duration::from_millis(1000));
+        let rss = http_get(&host, "/api/health")
+            .ok()
+            .and_then(|h| h["memory"]["rss_bytes"].as_u64())
+            .unwrap_or(0);
+        rss_series.push(rss);
         eprintln!(
-            "arb loadgen: {:5.1}s  {} messages  {} disconnects",
+            "arb loadgen: {:5.1}s  {} messages  {} disconnects  server rss {}",
             watch.elapsed_s(),
             received.load(Ordering::Relaxed),
-            disconnects.load(Ordering::Relaxed)
+            disconnects.load(Ordering::Relaxed),
+            crate::report::mib(rss)
         );
     }
     stop.store(true, Ordering::Relaxed);
@@ -209,6 +217,11 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
         "latency_slow": pct(&t.slow),
         "server_rss_before_bytes": rss_before,
         "server_rss_after_bytes": rss_after,
+        // Under load, sampled once a second: the first sample after connecting, the
+        // last, and the highest (a flat server has last ≈ first).
+        "server_rss_loaded_first_bytes": rss_series.first(),
+        "server_rss_loaded_last_bytes": rss_series.last(),
+        "server_rss_loaded_max_bytes": rss_series.iter().max(),
         "server_drops": health["drops"],
     });
     eprintln!("{}", serde_json::to_string_pretty(&report)?);
