@@ -7,7 +7,8 @@
 //! Needs Debian's `chromium` (`ci/setup.sh` installs it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -75,14 +76,7 @@ fn the_dashboard_fills_its_table_chart_and_venues_in_chromium() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("demo ended before serving").unwrap();
-        if let Some(rest) = line.split(": serving http://").nth(1) {
-            break format!("http://{}", rest.split(' ').next().unwrap());
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let url = format!("http://{}/", common::serving_addr(&mut child));
     // Let the market run long enough for dislocations to rank.
     std::thread::sleep(Duration::from_secs(4));
 

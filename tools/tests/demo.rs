@@ -3,24 +3,10 @@
 //! with --duration.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    (status, out.split_once("\r\n\r\n").unwrap().1.to_string())
-}
 
 #[test]
 fn demo_serves_the_dashboard_and_a_filling_ranking_then_stops() {
@@ -42,23 +28,17 @@ fn demo_serves_the_dashboard_and_a_filling_ranking_then_stops() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("demo ended before serving").unwrap();
-        if let Some(rest) = line.split("serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    let (s, page) = get(&addr, "/");
+    let addr = common::serving_addr(&mut child);
+    let (s, page) = common::http_get(&addr, "/");
     assert_eq!(s, 200);
     assert!(page.contains("<title>arb"), "{page}");
-    let (s, js) = get(&addr, "/assets/uPlot.min.js");
+    let (s, js) = common::http_get(&addr, "/assets/uPlot.min.js");
     assert_eq!(s, 200);
     assert!(js.len() > 40_000);
     // The generated market has dislocations: the ranking fills within a few seconds.
     let mut filled = false;
     for _ in 0..40 {
-        let (s, body) = get(&addr, "/api/opportunities");
+        let (s, body) = common::http_get(&addr, "/api/opportunities");
         assert_eq!(s, 200);
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         if !v["opportunities"].as_array().unwrap().is_empty() {
@@ -68,11 +48,10 @@ fn demo_serves_the_dashboard_and_a_filling_ranking_then_stops() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(filled, "no opportunity appeared");
-    let (_, body) = get(&addr, "/api/exchanges");
+    let (_, body) = common::http_get(&addr, "/api/exchanges");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 8);
-    // Drain stderr so the child never blocks on a full pipe, then it stops by itself.
-    for _ in lines.by_ref() {}
+    // It stops by itself.
     let status = child.wait().unwrap();
     assert!(status.success());
     assert!(data.join("quotes").exists(), "the store kept no quotes");

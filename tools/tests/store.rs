@@ -6,6 +6,8 @@
 //! Needs `python3` with `pyarrow` and `duckdb` (`.ci/run` installs them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -224,24 +226,8 @@ fn kill_9_leaves_only_valid_files_and_loses_at_most_the_file_age() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    (status, out.split_once("\r\n\r\n").unwrap().1.to_string())
-}
-
 #[test]
 fn the_history_endpoints_serve_what_arb_query_reads() {
-    use std::io::BufRead;
     let dir = tmpdir("history-api");
     let cap = gen_capture(&dir, "10", "8000", "4");
     let store = dir.join("st");
@@ -293,15 +279,8 @@ fn the_history_endpoints_serve_what_arb_query_reads() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("replay ended before serving").unwrap();
-        if let Some(rest) = line.split(": serving http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let (s, body) = http_get(
+    let addr = common::serving_addr(&mut child);
+    let (s, body) = common::http_get(
         &addr,
         &format!(
             "/api/history?symbol=btc_usdt&exchange1=OKX&exchange2=binance&from={from}&to={to}"
@@ -310,7 +289,7 @@ fn the_history_endpoints_serve_what_arb_query_reads() {
     assert_eq!(s, 200, "{body}");
     let got: Value = serde_json::from_str(body.lines().next().unwrap()).unwrap();
     assert_eq!(got, want);
-    let (s, body) = http_get(
+    let (s, body) = common::http_get(
         &addr,
         "/api/history?symbol=BTC_USDT&exchange1=binance&exchange2=okx&from=yesterday",
     );
@@ -319,7 +298,7 @@ fn the_history_endpoints_serve_what_arb_query_reads() {
     let mut body = String::new();
     for _ in 0..30 {
         std::thread::sleep(Duration::from_millis(200));
-        let (s, b) = http_get(&addr, "/api/dashboard_data");
+        let (s, b) = common::http_get(&addr, "/api/dashboard_data");
         assert_eq!(s, 200, "{b}");
         body = b;
         if !body.is_empty() {

@@ -590,8 +590,8 @@ impl Api {
         let state = Arc::clone(&self.state);
         let series = self.chart(sym, pair, minutes)?;
         let mut v = chart_json(&state.registry, sym, pair, series);
-        v["exec12"] = floats(&series_exec(series, true));
-        v["exec21"] = floats(&series_exec(series, false));
+        v["exec12"] = floats(&series.exec_ab_pct);
+        v["exec21"] = floats(&series.exec_ba_pct);
         let from = series.ts_ns.first().copied().unwrap_or(i64::MAX);
         v["signals"] = Value::Array(
             self.signals
@@ -896,20 +896,13 @@ fn best_pair(state: &LiveState, sym: SymbolId, now: i64, only: Option<Exchange>)
     best
 }
 
-fn finite(v: f64) -> Value {
+/// A JSON number, `null` when not finite.
+pub(crate) fn finite(v: f64) -> Value {
     if v.is_finite() { json!(v) } else { Value::Null }
 }
 
 fn floats(v: &[f64]) -> Value {
     Value::Array(v.iter().map(|&x| finite(x)).collect())
-}
-
-fn series_exec(s: &PairSeries, one_to_two: bool) -> Vec<f64> {
-    if one_to_two {
-        s.exec_ab_pct.clone()
-    } else {
-        s.exec_ba_pct.clone()
-    }
 }
 
 /// The newest quote time in the store's newest hour (from file statistics).

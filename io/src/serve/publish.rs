@@ -7,13 +7,14 @@
 
 use arb_engine::event::{Quote, Side, SymbolId};
 use arb_engine::live_pairs::LivePairs;
-use arb_engine::pair::{PAIRS, VenuePair};
+use arb_engine::pair::PAIRS;
 use arb_engine::ring::{Consumer, Envelope};
 use arb_engine::spread::{CoreOut, Signal, SignalKind, SpreadUpdate};
 use arb_engine::{Exchange, SymbolRegistry, Trade};
 use serde_json::json;
 use tungstenite::Utf8Bytes;
 
+use super::api::finite;
 use crate::names;
 
 /// What a client can subscribe to.
@@ -433,21 +434,8 @@ pub fn iso8601(ns: i64) -> String {
     )
 }
 
-/// The pair of a spreads / signals key.
-pub fn key_pair(k: Key) -> Option<VenuePair> {
-    VenuePair::from_index((k & 0xff) as usize)
-}
-
 fn ts_s(ns: i64) -> f64 {
     (ns / 1_000_000) as f64 / 1e3
-}
-
-fn finite(v: f64) -> serde_json::Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        serde_json::Value::Null
-    }
 }
 
 #[cfg(test)]
