@@ -17,7 +17,7 @@ use arb_engine::metrics::{Stage, StageRecorder};
 use arb_engine::ring::Envelope;
 use arb_engine::{Event, Exchange, Quote, SymbolRegistry, Trade};
 
-use crate::decode::{ControlKind, Decoded, FrameDecoder, FrameKind};
+use crate::decode::{Control, ControlKind, Decoded, FrameDecoder, FrameKind};
 use crate::error::ParseError;
 use crate::venue::AnyDecoder;
 
@@ -173,11 +173,30 @@ impl FeedWorker {
         recv_ts_ns: i64,
         payload: &[u8],
     ) {
+        let _ = self.on_frame_with(exchange, conn_id, kind, recv_ts_ns, payload, |_| {});
+    }
+
+    /// [`FeedWorker::on_frame`], also handing each control message (acks, heartbeats,
+    /// venue errors, notices) to `on_control`: live connections answer pings and track
+    /// subscriptions from them. Returns the number of quotes and trades pushed.
+    ///
+    /// # Hot path
+    /// As [`FeedWorker::on_frame`]; `on_control` runs only for control messages.
+    #[inline]
+    pub fn on_frame_with(
+        &mut self,
+        exchange: Exchange,
+        conn_id: u16,
+        kind: FrameKind,
+        recv_ts_ns: i64,
+        payload: &[u8],
+        mut on_control: impl FnMut(&Control<'_>),
+    ) -> usize {
         let t0 = clock::mono_ns();
         self.tally.frames += 1;
         let Ok(slot) = conn_slot(exchange, conn_id) else {
             self.tally.rejected_conn += 1;
-            return;
+            return 0;
         };
         let decoder = self.decoders[slot].get_or_insert_with(|| AnyDecoder::new(exchange));
         let registry = &*self.registry;
@@ -243,6 +262,7 @@ impl FeedWorker {
                 if c.kind == ControlKind::Error {
                     tally.venue_errors += 1;
                 }
+                on_control(&c);
             }
         });
         if let Err(e) = result {
@@ -251,7 +271,7 @@ impl FeedWorker {
         let t1 = clock::mono_ns();
         self.recorder.record(Stage::RecvToDecoded, t1 - t0);
         if self.scratch.is_empty() {
-            return;
+            return 0;
         }
         for event in &self.scratch {
             match event {
@@ -265,6 +285,14 @@ impl FeedWorker {
             });
         }
         self.tx.notify();
+        self.scratch.len()
+    }
+
+    /// Counts a frame the source refused before decoding (for instance one larger than
+    /// the live client's frame limit) as a decode error of `exchange`.
+    pub fn on_refused_frame(&mut self, exchange: Exchange, error: ParseError) {
+        self.tally.frames += 1;
+        self.tally.decode_errors[exchange.index()][error.kind_index()] += 1;
     }
 
     /// Reports a connection state change to the core. State changes travel on the link's

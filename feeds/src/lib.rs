@@ -35,6 +35,7 @@ pub mod json;
 pub mod num;
 pub mod scan;
 
+pub mod live;
 pub mod venue;
 
 pub mod binance;
