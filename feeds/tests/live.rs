@@ -7,8 +7,9 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use arb_engine::clock::Stopwatch;
 use arb_engine::event::ConnState;
 use arb_engine::link::{self, FeedRx};
 use arb_engine::metrics::stage_channel;
@@ -144,9 +145,9 @@ fn start(url: String, tune: impl FnOnce(&mut VenueRules)) -> Run {
 
 /// Pops events for `dur`: (quotes, state events in order).
 fn drain(rx: &mut FeedRx, dur: Duration) -> (usize, Vec<ConnState>) {
-    let until = Instant::now() + dur;
+    let sw = Stopwatch::start();
     let (mut quotes, mut states) = (0, Vec::new());
-    while Instant::now() < until {
+    while sw.elapsed() < dur {
         match rx.pop() {
             Some(e) => match e.item {
                 Event::Quote(_) => quotes += 1,
