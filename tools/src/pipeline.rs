@@ -23,6 +23,7 @@ use arb_engine::spread::CoreOut;
 use arb_engine::worker::{CoreStats, CoreWorker, TapDrops};
 use arb_engine::{CoreConfig, SpreadCore, SymbolRegistry};
 use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_feeds::live::LinkStats;
 use arb_io::serve::api::Api;
 use arb_io::serve::publish::Publisher;
 use arb_io::serve::{Server, ServerConfig};
@@ -78,6 +79,51 @@ pub(crate) struct PipelineSpec {
     pub(crate) reserved_bytes: u64,
     /// The Parquet store's root, for the API's history endpoints.
     pub(crate) store_root: Option<std::path::PathBuf>,
+    /// Live connections' counters (`arb run`): venue states for the API.
+    pub(crate) link_stats: Option<Arc<LinkStats>>,
+}
+
+/// Memory a run reserves at start-up, by part (printed, checked against the budget and
+/// reported by the API).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reservation {
+    pub(crate) core_bytes: usize,
+    pub(crate) ring_bytes: usize,
+    pub(crate) histogram_bytes: usize,
+}
+
+impl Reservation {
+    /// The reservation of a run with `feeds` feed threads.
+    pub(crate) fn compute(
+        registry: &SymbolRegistry,
+        config: &CoreConfig,
+        feeds: usize,
+        ring_capacity: usize,
+        store: bool,
+    ) -> Self {
+        let threads_with_histograms = feeds + 2;
+        Reservation {
+            core_bytes: SpreadCore::bytes_for(registry, config),
+            ring_bytes: feeds * link::bytes_for(ring_capacity, link::DEFAULT_LANE_CAPACITY)
+                + ring_capacity * size_of::<Envelope<CoreOut>>()
+                + if store {
+                    StoreAttach::ring_bytes(ring_capacity)
+                } else {
+                    0
+                },
+            histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
+        }
+    }
+
+    /// Everything.
+    pub(crate) fn total(&self) -> usize {
+        self.core_bytes + self.ring_bytes + self.histogram_bytes
+    }
+}
+
+fn histogram_set_bytes() -> usize {
+    // Counts array of one 1 ns .. 60 s, 3-digit histogram: 26 buckets x 1024 sub-buckets x 8 B.
+    arb_engine::metrics::STAGES * 26 * 1024 * 8
 }
 
 /// What the collector publishes for the server each tick.
@@ -95,6 +141,8 @@ pub(crate) struct PublishView<'a> {
     pub(crate) store_root: Option<&'a std::path::Path>,
     /// The store's counters and its ring's drops, when the store is on.
     pub(crate) store: Option<(&'a StoreStats, &'a TapDrops)>,
+    /// Live connections' counters, in live mode.
+    pub(crate) link: Option<&'a LinkStats>,
 }
 
 /// The Parquet store, opened before the run (so its start-up scan can be reported) and
@@ -245,6 +293,7 @@ pub(crate) fn run(
         reserved_bytes: spec.reserved_bytes,
         store_root: spec.store_root.as_deref(),
         store: store_stats.as_deref().zip(store_drops.as_deref()),
+        link: spec.link_stats.as_deref(),
     };
     let live = spec
         .server

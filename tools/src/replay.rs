@@ -13,19 +13,17 @@ use anyhow::Context as _;
 use arb_engine::clock;
 use arb_engine::event::ConnState;
 use arb_engine::history::{HistoryConfig, HistoryStore};
-use arb_engine::link;
 use arb_engine::live_pairs::LivePairs;
-use arb_engine::metrics::{STAGES, Stage};
-use arb_engine::ring::{Envelope, FullPolicy, WaitMode};
-use arb_engine::spread::CoreOut;
-use arb_engine::{CoreConfig, Exchange, SpreadCore, SymbolRegistry};
+use arb_engine::metrics::Stage;
+use arb_engine::ring::{FullPolicy, WaitMode};
+use arb_engine::{CoreConfig, Exchange, SymbolRegistry};
 use arb_feeds::capture::{CaptureFile, CaptureReader, RecordKind, TailStatus};
 use arb_feeds::feed::{FeedStats, FeedWorker};
 use arb_feeds::{FrameKind, ParseError};
 use arb_io::jsonl::JsonlWriter;
 use serde_json::{Value, json};
 
-use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Source, StoreAttach};
+use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Reservation, Source, StoreAttach};
 use crate::report::{self, MachineHeader};
 use crate::serving::ServeOpts;
 use crate::shutdown::Shutdown;
@@ -160,18 +158,6 @@ fn parse_loops(s: &str) -> Result<u64, String> {
 }
 
 /// What the pipeline reserves at start-up.
-struct Reservation {
-    core_bytes: usize,
-    ring_bytes: usize,
-    histogram_bytes: usize,
-}
-
-impl Reservation {
-    fn total(&self) -> usize {
-        self.core_bytes + self.ring_bytes + self.histogram_bytes
-    }
-}
-
 pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.feeds >= 1 && args.feeds <= Exchange::COUNT,
@@ -220,18 +206,13 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         ..CoreConfig::default()
     };
     let store_config = args.store.config()?;
-    let threads_with_histograms = args.feeds + 2;
-    let res = Reservation {
-        core_bytes: SpreadCore::bytes_for(&registry, &config),
-        ring_bytes: args.feeds * link::bytes_for(args.ring_capacity, link::DEFAULT_LANE_CAPACITY)
-            + args.ring_capacity * size_of::<Envelope<CoreOut>>()
-            + if store_config.is_some() {
-                StoreAttach::ring_bytes(args.ring_capacity)
-            } else {
-                0
-            },
-        histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
-    };
+    let res = Reservation::compute(
+        &registry,
+        &config,
+        args.feeds,
+        args.ring_capacity,
+        store_config.is_some(),
+    );
     let budget = args.memory_budget_mb * 1024 * 1024;
     eprintln!(
         "arb replay: {} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
@@ -287,6 +268,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         server: args.serve.config()?,
         reserved_bytes: res.total() as u64,
         store_root: store_config.as_ref().map(|c| c.root.clone()),
+        link_stats: None,
     };
     let store = match store_config {
         Some(config) => {
@@ -429,11 +411,6 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn histogram_set_bytes() -> usize {
-    // Counts array of one 1 ns .. 60 s, 3-digit histogram: 26 buckets x 1024 sub-buckets x 8 B.
-    STAGES * 26 * 1024 * 8
 }
 
 /// The per-role plan from `--feed-cores`, `--engine-core`, `--io-core`: index i < feeds is

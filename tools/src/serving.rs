@@ -134,13 +134,25 @@ pub(crate) fn publish(
             } else {
                 "connected"
             };
+            // Live, the connections know best: their state, their reconnects, and the
+            // age of the last frame against the wall clock (a replay has no such clock).
+            let (state, age_ms, reconnects) = match view.link {
+                Some(link) => {
+                    let l = link.venue(e);
+                    let last = l.last_frame_wall_ns.load(r);
+                    let age = (last > 0)
+                        .then(|| (arb_engine::clock::wall_ns() - last).max(0) as f64 / 1e6);
+                    (l.state().as_str(), age, l.reconnects.load(r))
+                }
+                None => (state, age_ms, v.reconnects.load(r)),
+            };
             VenueStatus {
                 exchange: Some(e),
                 state,
                 messages: msgs[e.index()],
                 messages_per_s: msg_rates[e.index()],
                 last_message_age_ms: age_ms,
-                reconnects: v.reconnects.load(r),
+                reconnects,
                 decode_errors: view
                     .feed_stats
                     .iter()

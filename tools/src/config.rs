@@ -1,0 +1,315 @@
+//! `arb.toml`, the settings of live mode: loading with clear errors (unknown keys are
+//! errors, naming the key), defaults that match `tools/arb.example.toml`, and the per-venue
+//! rules the live client takes.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use arb_engine::Exchange;
+use arb_feeds::live::{Heartbeat, VenueRules};
+use serde::Deserialize;
+
+/// The commented example, printed by `arb run --print-default-config`.
+pub(crate) const EXAMPLE: &str = include_str!("../arb.example.toml");
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
+    pub(crate) run: RunSection,
+    pub(crate) engine: EngineSection,
+    pub(crate) discovery: DiscoverySection,
+    pub(crate) tls: TlsSection,
+    pub(crate) venues: BTreeMap<String, VenueSection>,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RunSection {
+    pub(crate) listen: SocketAddr,
+    pub(crate) allow_remote: bool,
+    pub(crate) token: String,
+    pub(crate) data: PathBuf,
+    pub(crate) feed_threads: usize,
+    pub(crate) busy_poll: bool,
+    pub(crate) ring_capacity: usize,
+    pub(crate) memory_budget_mb: u64,
+    pub(crate) shutdown_timeout_s: f64,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        RunSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            allow_remote: false,
+            token: String::new(),
+            data: PathBuf::from("data"),
+            feed_threads: 2,
+            busy_poll: false,
+            ring_capacity: 1 << 16,
+            memory_budget_mb: 8192,
+            shutdown_timeout_s: 10.0,
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct EngineSection {
+    pub(crate) buckets: usize,
+    pub(crate) bucket_ms: i64,
+    pub(crate) raw_points: usize,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        let h = arb_engine::history::HistoryConfig::default();
+        EngineSection {
+            buckets: h.buckets,
+            bucket_ms: h.bucket_ns / 1_000_000,
+            raw_points: h.raw_points,
+        }
+    }
+}
+
+/// `[discovery]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DiscoverySection {
+    pub(crate) quote_assets: Vec<String>,
+    pub(crate) min_venues: usize,
+    pub(crate) max_symbols: usize,
+    pub(crate) refresh_minutes: u64,
+    pub(crate) timeout_ms: u64,
+    pub(crate) attempts: u32,
+}
+
+impl Default for DiscoverySection {
+    fn default() -> Self {
+        DiscoverySection {
+            quote_assets: vec!["USDT".into(), "USDC".into()],
+            min_venues: 2,
+            max_symbols: 200,
+            refresh_minutes: 60,
+            timeout_ms: 10_000,
+            attempts: 3,
+        }
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct TlsSection {
+    pub(crate) extra_root_certs: Vec<PathBuf>,
+}
+
+/// `[venues.<name>]`: every key optional; unset keys take the venue's defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct VenueSection {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) rest_url: Option<String>,
+    pub(crate) ws_url: Option<String>,
+    pub(crate) min_quote_volume: Option<f64>,
+    pub(crate) max_quote_volume: Option<f64>,
+    pub(crate) symbols_per_conn: Option<usize>,
+    pub(crate) out_msgs_per_s: Option<u32>,
+    pub(crate) ping_interval_ms: Option<u64>,
+    pub(crate) silence_timeout_ms: Option<u64>,
+    pub(crate) connect_budget: Option<u32>,
+    pub(crate) connect_window_ms: Option<u64>,
+    pub(crate) backoff_base_ms: Option<u64>,
+    pub(crate) backoff_cap_ms: Option<u64>,
+    pub(crate) connect_timeout_ms: Option<u64>,
+    pub(crate) max_lifetime_ms: Option<u64>,
+    pub(crate) max_frame_bytes: Option<usize>,
+}
+
+/// A venue as the run uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct Venue {
+    pub(crate) exchange: Exchange,
+    pub(crate) enabled: bool,
+    pub(crate) rest_url: String,
+    pub(crate) min_quote_volume: Option<f64>,
+    pub(crate) max_quote_volume: Option<f64>,
+    pub(crate) rules: VenueRules,
+}
+
+/// The real venues' REST bases (discovery appends the documented paths).
+pub(crate) fn default_rest_url(ex: Exchange) -> &'static str {
+    match ex {
+        Exchange::Binance => "https://api.binance.com",
+        Exchange::Bybit => "https://api.bybit.com",
+        Exchange::Mexc => "https://api.mexc.com",
+        Exchange::Gateio => "https://api.gateio.ws",
+        Exchange::Kucoin => "https://api.kucoin.com",
+        Exchange::Okx => "https://www.okx.com",
+        Exchange::Bitget => "https://api.bitget.com",
+        Exchange::Bingx => "https://open-api.bingx.com",
+    }
+}
+
+impl Config {
+    /// Reads `path`, or the defaults when `None`.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not TOML, has an unknown key or a bad value (the
+    /// message names the line and the key).
+    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the config {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in the config {}", path.display()))
+    }
+
+    /// Parses the text of a config file and checks it.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
+        let c: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for name in c.venues.keys() {
+            anyhow::ensure!(
+                name.parse::<Exchange>().is_ok(),
+                "[venues.{name}]: unknown venue (known: {})",
+                Exchange::ALL.map(Exchange::as_str).join(", ")
+            );
+        }
+        anyhow::ensure!(
+            (1..=Exchange::COUNT).contains(&c.run.feed_threads),
+            "[run] feed_threads must be 1..=8"
+        );
+        anyhow::ensure!(
+            c.run.ring_capacity.is_power_of_two(),
+            "[run] ring_capacity must be a power of two"
+        );
+        anyhow::ensure!(
+            c.engine.buckets > 0 && c.engine.bucket_ms > 0 && c.engine.raw_points > 0,
+            "[engine] buckets, bucket_ms and raw_points must be positive"
+        );
+        anyhow::ensure!(
+            c.discovery.min_venues >= 1 && c.discovery.attempts >= 1,
+            "[discovery] min_venues and attempts must be at least 1"
+        );
+        anyhow::ensure!(
+            c.run.shutdown_timeout_s > 0.0,
+            "[run] shutdown_timeout_s must be positive"
+        );
+        for v in c.venues() {
+            v.rules.validate().map_err(|e| anyhow::anyhow!("[venues.{e}"))?;
+        }
+        Ok(c)
+    }
+
+    /// Every venue with its defaults filled in, in `Exchange::ALL` order.
+    pub(crate) fn venues(&self) -> Vec<Venue> {
+        Exchange::ALL
+            .iter()
+            .map(|&ex| {
+                let s = self
+                    .venues
+                    .iter()
+                    .find(|(k, _)| k.parse::<Exchange>().ok() == Some(ex))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let mut r = VenueRules::defaults(ex);
+                if let Some(u) = s.ws_url {
+                    r.ws_url = u;
+                }
+                let set = |dst: &mut u64, v: Option<u64>| {
+                    if let Some(v) = v {
+                        *dst = v;
+                    }
+                };
+                if let Some(v) = s.symbols_per_conn {
+                    r.symbols_per_conn = v;
+                }
+                if let Some(v) = s.out_msgs_per_s {
+                    r.out_msgs_per_s = v;
+                }
+                match s.ping_interval_ms {
+                    Some(0) => r.heartbeat = Heartbeat::ServerPings,
+                    Some(ms) => r.heartbeat = Heartbeat::ClientPings { interval_ms: ms },
+                    None => {}
+                }
+                set(&mut r.silence_timeout_ms, s.silence_timeout_ms);
+                if let Some(v) = s.connect_budget {
+                    r.connect_budget = v;
+                }
+                set(&mut r.connect_window_ms, s.connect_window_ms);
+                set(&mut r.backoff_base_ms, s.backoff_base_ms);
+                set(&mut r.backoff_cap_ms, s.backoff_cap_ms);
+                set(&mut r.connect_timeout_ms, s.connect_timeout_ms);
+                set(&mut r.max_lifetime_ms, s.max_lifetime_ms);
+                if let Some(v) = s.max_frame_bytes {
+                    r.max_frame_bytes = v;
+                }
+                let positive = |v: Option<f64>| v.filter(|&x| x > 0.0);
+                Venue {
+                    exchange: ex,
+                    enabled: s.enabled.unwrap_or(true),
+                    rest_url: s
+                        .rest_url
+                        .unwrap_or_else(|| default_rest_url(ex).to_owned())
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    min_quote_volume: positive(s.min_quote_volume),
+                    max_quote_volume: positive(s.max_quote_volume),
+                    rules: r,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_example_parses_to_the_defaults() {
+        let c = Config::parse(EXAMPLE).unwrap();
+        let d = Config::default();
+        assert_eq!(c.run.listen, d.run.listen);
+        assert_eq!(c.run.feed_threads, d.run.feed_threads);
+        assert_eq!(c.engine.buckets, d.engine.buckets);
+        assert_eq!(c.discovery.quote_assets, d.discovery.quote_assets);
+        for (a, b) in c.venues().iter().zip(d.venues()) {
+            assert_eq!(a.rules, b.rules, "{:?}", a.exchange);
+            assert_eq!(a.rest_url, b.rest_url);
+            assert!(a.enabled);
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_venues_are_named() {
+        let e = Config::parse("[run]\nlisten_addr = \"x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("listen_addr"), "{e:#}");
+        let e = Config::parse("[venues.kraken]\n").unwrap_err();
+        assert!(format!("{e:#}").contains("kraken"), "{e:#}");
+        let e = Config::parse("[venues.mexc]\nsymbols_per_conn = 40\n").unwrap_err();
+        assert!(format!("{e:#}").contains("mexc"), "{e:#}");
+    }
+
+    #[test]
+    fn venue_keys_override_the_defaults() {
+        let c = Config::parse(
+            "[venues.okx]\nws_url = \"ws://127.0.0.1:9/okx/ws\"\nrest_url = \"http://127.0.0.1:9/okx/\"\nping_interval_ms = 500\nsilence_timeout_ms = 2000\nenabled = false\n",
+        )
+        .unwrap();
+        let okx = c.venues().into_iter().find(|v| v.exchange == Exchange::Okx).unwrap();
+        assert_eq!(okx.rules.ws_url, "ws://127.0.0.1:9/okx/ws");
+        assert_eq!(okx.rest_url, "http://127.0.0.1:9/okx");
+        assert_eq!(okx.rules.heartbeat, Heartbeat::ClientPings { interval_ms: 500 });
+        assert!(!okx.enabled);
+    }
+}
