@@ -1,6 +1,6 @@
 //! Exchange adapters of arb: frame decoders and subscribe requests for the eight venues,
-//! the feed worker that turns frames into engine events, the capture file format and the
-//! synthetic capture generator.
+//! the feed worker that turns frames into engine events, the capture file format, the
+//! synthetic capture generator, REST symbol discovery and the TLS roots of the live feeds.
 //!
 //! Guarantees a caller relies on:
 //! - decoding never panics on any input: bad frames are [`ParseError`]s, counted by the caller;
@@ -28,12 +28,14 @@
 
 pub mod capture;
 pub mod decode;
+pub mod discover;
 pub mod error;
 pub mod feed;
 pub mod r#gen;
 pub mod json;
 pub mod num;
 pub mod scan;
+pub mod tls;
 
 pub mod live;
 pub mod venue;
