@@ -204,7 +204,9 @@ impl Config {
             "[run] shutdown_timeout_s must be positive"
         );
         for v in c.venues() {
-            v.rules.validate().map_err(|e| anyhow::anyhow!("[venues.{e}"))?;
+            v.rules
+                .validate()
+                .map_err(|e| anyhow::anyhow!("[venues.{e}"))?;
         }
         Ok(c)
     }
@@ -306,10 +308,17 @@ mod tests {
             "[venues.okx]\nws_url = \"ws://127.0.0.1:9/okx/ws\"\nrest_url = \"http://127.0.0.1:9/okx/\"\nping_interval_ms = 500\nsilence_timeout_ms = 2000\nenabled = false\n",
         )
         .unwrap();
-        let okx = c.venues().into_iter().find(|v| v.exchange == Exchange::Okx).unwrap();
+        let okx = c
+            .venues()
+            .into_iter()
+            .find(|v| v.exchange == Exchange::Okx)
+            .unwrap();
         assert_eq!(okx.rules.ws_url, "ws://127.0.0.1:9/okx/ws");
         assert_eq!(okx.rest_url, "http://127.0.0.1:9/okx");
-        assert_eq!(okx.rules.heartbeat, Heartbeat::ClientPings { interval_ms: 500 });
+        assert_eq!(
+            okx.rules.heartbeat,
+            Heartbeat::ClientPings { interval_ms: 500 }
+        );
         assert!(!okx.enabled);
     }
 }

@@ -16,6 +16,7 @@ mod progress;
 mod query;
 mod replay;
 mod report;
+mod run;
 mod serving;
 mod shutdown;
 mod store_opts;
@@ -34,6 +35,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Live mode: discover symbols, connect to the venues, compute spreads, store them
+    /// and serve the dashboard (settings in arb.toml).
+    Run(Box<run::RunArgs>),
     /// Decode raw exchange messages (one per line on stdin, or a capture file) into
     /// normalised events, one JSON object per line.
     Decode(decode::DecodeArgs),
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Decode(args) => decode::run(&args),
         Command::Gen(args) => generate::run(args),
         Command::Replay(args) => replay::run(&args),

@@ -23,7 +23,9 @@ use arb_feeds::{FrameKind, ParseError};
 use arb_io::jsonl::JsonlWriter;
 use serde_json::{Value, json};
 
-use crate::pipeline::{self, Hooks, Layout, Outcome, PipelineSpec, Reservation, Source, StoreAttach};
+use crate::pipeline::{
+    self, Hooks, Layout, Outcome, PipelineSpec, Reservation, Source, StoreAttach,
+};
 use crate::report::{self, MachineHeader};
 use crate::serving::ServeOpts;
 use crate::shutdown::Shutdown;

@@ -1,0 +1,434 @@
+//! `arb run`: live mode. Symbol discovery over REST, WebSocket connections to the venues
+//! on the feed threads, the spread core, the Parquet store and the dashboard; a status line
+//! every 10 s; graceful shutdown on SIGTERM / SIGINT within a bound.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arb_engine::history::{HistoryConfig, HistoryStore};
+use arb_engine::live_pairs::LivePairs;
+use arb_engine::ring::{FullPolicy, WaitMode};
+use arb_engine::{CoreConfig, Exchange, clock};
+use arb_feeds::discover::{self, Filter, Rest, RestConfig, RetryPolicy, VenueListings};
+use arb_feeds::feed::FeedWorker;
+use arb_feeds::live::{Endpoint, EndpointFn, LinkStats, LiveFeed, VenuePlan};
+use arb_io::serve::ServerConfig;
+use arb_io::store::StoreConfig;
+
+use crate::config::{Config, EXAMPLE, Venue};
+use crate::pipeline::{self, Hooks, Layout, PipelineSpec, Reservation, Source, StoreAttach};
+use crate::report;
+use crate::shutdown::Shutdown;
+use crate::store_opts;
+
+/// Arguments of `arb run`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Live mode: discovers each venue's symbols over REST, keeps those quoted in the configured \
+assets and listed on at least `min_venues` venues, connects to every venue's WebSocket \
+(sharded, heartbeats, reconnects with backoff inside each venue's connection budget), \
+and serves the dashboard. Every setting lives in arb.toml (see --print-default-config); \
+the flags below override it.
+
+Stop with Ctrl-C or SIGTERM: connections close and the store flushes every file within \
+[run] shutdown_timeout_s; a second signal exits at once.
+
+Examples:
+  arb run                                     # real venues, defaults, http://127.0.0.1:8181/
+  arb run --config arb.toml --venues binance,okx
+  arb mock-exchange --print-config > mock.toml & arb run --config mock.toml   # offline")]
+pub(crate) struct RunArgs {
+    /// Settings file (TOML); without it every setting takes its default.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the commented default arb.toml and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Dashboard and API address (overrides [run] listen).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Parquet store root (overrides [run] data).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Keep nothing on disk.
+    #[arg(long)]
+    no_store: bool,
+    /// Only these venues (comma-separated), whatever the config enables.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    venues: Vec<Exchange>,
+    /// Stop after this many seconds (default: run until a signal).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Store files close after this many seconds (the most a crash can lose).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    store_file_secs: f64,
+    /// No status lines on stderr (errors and warnings still show).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// One feed thread's connections as a pipeline source.
+struct LiveSource {
+    feed: LiveFeed,
+}
+
+impl Source for LiveSource {
+    fn run(
+        &mut self,
+        worker: &mut FeedWorker,
+        stop: &AtomicBool,
+        _tick_every: u64,
+        _tick: &mut dyn FnMut(),
+    ) {
+        self.feed.run(worker, stop);
+    }
+}
+
+pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if args.print_default_config {
+        print!("{EXAMPLE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut cfg = Config::load(args.config.as_deref())?;
+    if let Some(l) = args.listen {
+        cfg.run.listen = l;
+    }
+    if let Some(d) = &args.data {
+        cfg.run.data.clone_from(d);
+    }
+    let mut venues = cfg.venues();
+    if !args.venues.is_empty() {
+        for v in &mut venues {
+            v.enabled = args.venues.contains(&v.exchange);
+        }
+    }
+    venues.retain(|v| v.enabled);
+    anyhow::ensure!(!venues.is_empty(), "no venue is enabled");
+
+    let tls = arb_feeds::tls::client_config(&cfg.tls.extra_root_certs)?;
+    let rest = Arc::new(Rest::new(&RestConfig {
+        extra_root_certs: cfg.tls.extra_root_certs.clone(),
+        connect_timeout: Duration::from_millis(cfg.discovery.timeout_ms),
+        read_timeout: Duration::from_millis(cfg.discovery.timeout_ms),
+        retry: RetryPolicy {
+            attempts: cfg.discovery.attempts,
+            ..RetryPolicy::default()
+        },
+        ..RestConfig::default()
+    })?);
+
+    // Discovery: every venue at once, each on its own short-lived thread.
+    eprintln!(
+        "arb run: discovering symbols on {} venues ({}) ...",
+        venues.len(),
+        venues
+            .iter()
+            .map(|v| v.exchange.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let watch = clock::Stopwatch::start();
+    let found = discover_all(&rest, &venues);
+    let filter = Filter {
+        quote_assets: cfg.discovery.quote_assets.clone(),
+        min_venues: cfg.discovery.min_venues,
+        min_quote_volume: volumes(&venues, |v| v.min_quote_volume),
+        max_quote_volume: volumes(&venues, |v| v.max_quote_volume),
+        max_symbols: (cfg.discovery.max_symbols > 0).then_some(cfg.discovery.max_symbols),
+    };
+    let selection = discover::select(&found, &filter);
+    eprintln!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
+    anyhow::ensure!(
+        !selection.registry.is_empty(),
+        "no symbol is quoted in {} and listed on at least {} of the venues that answered: \
+         nothing to watch (check [discovery] and the venues' REST URLs)",
+        cfg.discovery.quote_assets.join("/"),
+        cfg.discovery.min_venues
+    );
+    let registry = Arc::new(selection.registry.clone());
+
+    // Engine, memory.
+    let core_config = CoreConfig {
+        history: HistoryConfig {
+            buckets: cfg.engine.buckets,
+            bucket_ns: cfg.engine.bucket_ms * 1_000_000,
+            raw_points: cfg.engine.raw_points,
+        },
+        ..CoreConfig::default()
+    };
+    let store_on = !args.no_store && !cfg.run.data.as_os_str().is_empty();
+    let feed_threads = cfg.run.feed_threads.min(venues.len());
+    let res = Reservation::compute(
+        &registry,
+        &core_config,
+        feed_threads,
+        cfg.run.ring_capacity,
+        store_on,
+    );
+    let budget = cfg.run.memory_budget_mb * 1024 * 1024;
+    eprintln!(
+        "arb run: {} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
+        registry.len(),
+        HistoryStore::count_series(&registry),
+        cfg.engine.buckets,
+        cfg.engine.bucket_ms,
+        cfg.engine.raw_points,
+        report::mib(res.total() as u64),
+        report::mib(res.core_bytes as u64),
+        report::mib(res.ring_bytes as u64),
+        report::mib(res.histogram_bytes as u64),
+        report::mib(budget),
+    );
+    anyhow::ensure!(
+        res.total() as u64 <= budget,
+        "reserved memory {} exceeds [run] memory_budget_mb {}: lower [engine] buckets / raw_points or [discovery] max_symbols",
+        report::mib(res.total() as u64),
+        cfg.run.memory_budget_mb
+    );
+
+    // Connections: venues dealt round-robin over the feed threads.
+    let link_stats = LinkStats::new();
+    let mut per_thread: Vec<Vec<VenuePlan>> = (0..feed_threads).map(|_| Vec::new()).collect();
+    for (i, v) in venues.iter().enumerate() {
+        let natives = selection.natives[v.exchange.index()].clone();
+        if natives.is_empty() {
+            continue;
+        }
+        let endpoint = (v.exchange == Exchange::Kucoin).then(|| kucoin_endpoint(&rest, v));
+        per_thread[i % feed_threads].push(VenuePlan {
+            rules: v.rules.clone(),
+            natives,
+            endpoint,
+        });
+    }
+    per_thread.retain(|p| !p.is_empty());
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut conn_lines = Vec::new();
+    for plans in per_thread {
+        let feed = LiveFeed::new(
+            plans,
+            Arc::clone(&tls),
+            Arc::clone(&link_stats),
+            cfg.run.busy_poll,
+        )?;
+        for (ex, n) in feed.connections() {
+            conn_lines.push(format!(
+                "{} {} symbols / {n} conns",
+                ex.as_str(),
+                selection.natives[ex.index()].len()
+            ));
+        }
+        sources.push(Box::new(LiveSource { feed }));
+    }
+    eprintln!(
+        "arb run: {} feed threads; {}",
+        sources.len(),
+        conn_lines.join(", ")
+    );
+
+    let server = ServerConfig {
+        listen: cfg.run.listen,
+        allow_remote: cfg.run.allow_remote,
+        token: (!cfg.run.token.is_empty()).then(|| cfg.run.token.clone()),
+        ..ServerConfig::default()
+    };
+    server.validate()?;
+    let spec = PipelineSpec {
+        registry: Arc::clone(&registry),
+        core_config,
+        ring_capacity: cfg.run.ring_capacity,
+        // Live data cannot wait: a full ring drops and counts, state events never drop.
+        policy: FullPolicy::DropNewest,
+        wait_mode: if cfg.run.busy_poll {
+            WaitMode::BusyPoll
+        } else {
+            WaitMode::Wait
+        },
+        pins: Vec::new(),
+        layout: Layout::Threads,
+        server: Some(server),
+        reserved_bytes: res.total() as u64,
+        store_root: store_on.then(|| cfg.run.data.clone()),
+        link_stats: Some(Arc::clone(&link_stats)),
+    };
+    let store = if store_on {
+        anyhow::ensure!(
+            args.store_file_secs > 0.0 && args.store_file_secs.is_finite(),
+            "--store-file-secs must be positive"
+        );
+        let config = StoreConfig {
+            max_file_age_ns: (args.store_file_secs * 1e9) as i64,
+            ..StoreConfig::new(cfg.run.data.clone())
+        };
+        let (attach, recovery) = StoreAttach::open(config.clone(), &spec)?;
+        eprintln!("{}", store_opts::startup_line("run", &config, &recovery));
+        Some(attach)
+    } else {
+        None
+    };
+
+    let shutdown = Shutdown::install()?;
+    let mut stopping: Option<f64> = None;
+    let mut last_status = 0.0;
+    let mut last_events = 0u64;
+    let bound = cfg.run.shutdown_timeout_s;
+    let outcome = pipeline::run(
+        &spec,
+        sources,
+        |sink| sink.with_spreads(LivePairs::new(registry.len(), core_config.stale_after_ns)),
+        store,
+        Hooks {
+            histograms: &mut |_| {},
+            tick: &mut |p| {
+                if !args.quiet && p.elapsed_s - last_status >= 10.0 {
+                    let rate = (p.events - last_events) as f64 / (p.elapsed_s - last_status);
+                    last_status = p.elapsed_s;
+                    last_events = p.events;
+                    eprintln!(
+                        "arb run: {:6.0}s  {:.0} events/s  drops {}  rss {}  {}",
+                        p.elapsed_s,
+                        rate,
+                        p.drops,
+                        report::mib(report::rss_bytes()),
+                        venue_summary(&link_stats, &venues)
+                    );
+                }
+                if shutdown.requested() && stopping.is_none() {
+                    stopping = Some(p.elapsed_s);
+                    eprintln!(
+                        "arb run: stop requested: closing connections and flushing the store (at most {bound} s; a second signal exits at once)"
+                    );
+                    watchdog(bound);
+                }
+                if args.duration.is_some_and(|d| p.elapsed_s >= d) && stopping.is_none() {
+                    stopping = Some(p.elapsed_s);
+                    watchdog(bound);
+                }
+                stopping.is_some()
+            },
+            listening: &mut |addr| {
+                eprintln!(
+                    "arb run: dashboard at http://{addr}/ (API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
+                );
+            },
+        },
+    )?;
+    let reconnects: u64 = Exchange::ALL
+        .iter()
+        .map(|&e| link_stats.venue(e).reconnects.load(Ordering::Relaxed))
+        .sum();
+    eprintln!(
+        "arb run: stopped after {:.1} s: {} events, {} feed-ring drops, {} reconnects{}",
+        outcome.elapsed_s,
+        outcome.core_stats.events.load(Ordering::Relaxed),
+        outcome.feed_drops,
+        reconnects,
+        outcome
+            .store
+            .as_ref()
+            .map(|s| format!(
+                ", {} rows stored in {} files",
+                s.stats
+                    .rows_written
+                    .0
+                    .iter()
+                    .map(|a| a.load(Ordering::Relaxed))
+                    .sum::<u64>(),
+                s.stats.files.load(Ordering::Relaxed)
+            ))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches every venue's listings in parallel; a venue that fails is reported and left out.
+fn discover_all(rest: &Rest, venues: &[Venue]) -> Vec<VenueListings> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = venues
+            .iter()
+            .map(|v| {
+                (
+                    v.exchange,
+                    s.spawn(move || discover::fetch_venue(rest, v.exchange, &v.rest_url)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|(ex, h)| match h.join() {
+                Ok(Ok(l)) => Some(l),
+                Ok(Err(e)) => {
+                    eprintln!(
+                        "arb run: warning: {}: discovery failed, venue left out: {e}",
+                        ex.as_str()
+                    );
+                    None
+                }
+                Err(_) => {
+                    eprintln!(
+                        "arb run: warning: {}: discovery panicked, venue left out",
+                        ex.as_str()
+                    );
+                    None
+                }
+            })
+            .collect()
+    })
+}
+
+fn volumes(venues: &[Venue], f: impl Fn(&Venue) -> Option<f64>) -> [Option<f64>; Exchange::COUNT] {
+    let mut out = [None; Exchange::COUNT];
+    for v in venues {
+        out[v.exchange.index()] = f(v);
+    }
+    out
+}
+
+/// KuCoin's per-attempt endpoint: a fresh bullet-public token and the server it names.
+fn kucoin_endpoint(rest: &Arc<Rest>, venue: &Venue) -> EndpointFn {
+    let rest = Arc::clone(rest);
+    let rest_url = venue.rest_url.clone();
+    let seq = std::sync::atomic::AtomicU64::new(1);
+    Arc::new(move || {
+        let b = discover::kucoin_bullet(&rest, &rest_url).map_err(|e| e.to_string())?;
+        let sep = if b.endpoint.contains('?') { '&' } else { '?' };
+        let id = seq.fetch_add(1, Ordering::Relaxed);
+        Ok(Endpoint {
+            url: format!("{}{sep}token={}&connectId=arb-{id}", b.endpoint, b.token),
+            ping: Some((b.ping_interval_ms, b.ping_timeout_ms)),
+        })
+    })
+}
+
+/// `binance up 2/2, okx degraded 1/2, ...` for the status line.
+fn venue_summary(stats: &LinkStats, venues: &[Venue]) -> String {
+    venues
+        .iter()
+        .map(|v| {
+            let s = stats.venue(v.exchange);
+            format!(
+                "{} {} {}/{}",
+                v.exchange.as_str(),
+                s.state().as_str(),
+                s.conns_up.load(Ordering::Relaxed),
+                s.conns.load(Ordering::Relaxed)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Exits the process if the shutdown has not finished within `bound_s` (a hung venue
+/// socket or disk must not keep a stopped collector alive).
+fn watchdog(bound_s: f64) {
+    let _ = std::thread::Builder::new()
+        .name("shutdown-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(bound_s));
+            eprintln!("arb run: shutdown did not finish within {bound_s} s; exiting");
+            std::process::exit(3);
+        });
+}
