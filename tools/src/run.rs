@@ -59,6 +59,10 @@ pub(crate) struct RunArgs {
     /// Only these venues (comma-separated), whatever the config enables.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     venues: Vec<Exchange>,
+    /// Also record every raw frame and connection change to this capture file
+    /// (replayable with `arb replay`). Runs every venue on one feed thread.
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
     /// Stop after this many seconds (default: run until a signal).
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
@@ -160,7 +164,11 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         ..CoreConfig::default()
     };
     let store_on = !args.no_store && !cfg.run.data.as_os_str().is_empty();
-    let feed_threads = cfg.run.feed_threads.min(venues.len());
+    let feed_threads = if args.capture.is_some() {
+        1
+    } else {
+        cfg.run.feed_threads.min(venues.len())
+    };
     let res = Reservation::compute(
         &registry,
         &core_config,
@@ -214,6 +222,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Arc::clone(&link_stats),
             cfg.run.busy_poll,
         )?;
+        let feed = match &args.capture {
+            Some(path) => feed.with_capture(
+                arb_feeds::capture::CaptureWriter::create(path, &registry)
+                    .map_err(|e| anyhow::anyhow!("creating the capture {}: {e}", path.display()))?,
+            ),
+            None => feed,
+        };
         for (ex, n) in feed.connections() {
             conn_lines.push(format!(
                 "{} {} symbols / {n} conns",

@@ -23,6 +23,7 @@ use super::pace::{Backoff, TokenBucket};
 use super::rules::{Heartbeat, VenueRules};
 use super::stats::{LinkStats, VenueLinkStats};
 use super::transport::Transport;
+use crate::capture::{CaptureWriter, Record, RecordKind};
 use crate::decode::{ControlKind, FrameKind};
 use crate::error::ParseError;
 use crate::feed::FeedWorker;
@@ -154,6 +155,35 @@ pub(crate) struct Conn {
     last_log: i64,
 }
 
+/// What a connection works with: the feed worker it decodes into, the counters, and the
+/// raw-frame capture when one is being written.
+pub(crate) struct Cx<'a> {
+    pub(crate) worker: &'a mut FeedWorker,
+    pub(crate) stats: &'a LinkStats,
+    pub(crate) capture: Option<&'a mut CaptureWriter>,
+}
+
+impl Cx<'_> {
+    /// Appends a record to the capture, if any; a write error stops capturing (the run
+    /// goes on, the error is logged once).
+    fn record(&mut self, ex: Exchange, conn_id: u16, kind: RecordKind, payload: &[u8]) {
+        let Some(w) = self.capture.as_deref_mut() else {
+            return;
+        };
+        let rec = Record {
+            recv_ts_ns: clock::wall_ns(),
+            exchange: ex,
+            kind,
+            conn_id,
+            payload,
+        };
+        if let Err(e) = w.append(rec) {
+            tracing::error!("capture {}: {e}; capturing stops", w.path().display());
+            self.capture = None;
+        }
+    }
+}
+
 /// What a connection reports back to the loop after handling an event or a timer.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Change {
@@ -216,13 +246,7 @@ impl Conn {
 
     /// The loop's timer pass: due reconnects, handshake timeouts, silence, pings,
     /// lifetime, paced sends.
-    pub(crate) fn on_timer(
-        &mut self,
-        now: i64,
-        rules: &VenueRules,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
+    pub(crate) fn on_timer(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
         let mut change = Change::default();
         match &mut self.phase {
             Phase::Off | Phase::Preparing => {}
@@ -234,17 +258,17 @@ impl Conn {
             }
             Phase::Connecting { since, .. } | Phase::Handshake { since, .. } => {
                 if now.saturating_sub(*since) > ms_i64(rules.connect_timeout_ms) {
-                    change = self.fail(Why::Timeout, now, worker, stats);
+                    change = self.fail(Why::Timeout, now, cx);
                 } else if matches!(self.phase, Phase::Connecting { .. }) {
                     // A refused connect shows up as an error event, but poll here too.
-                    change = self.advance_connect(now, worker, stats);
+                    change = self.advance_connect(now, cx);
                 }
             }
             Phase::Open { .. } => {
                 let quiet = now.saturating_sub(self.last_rx);
                 if quiet > ms_i64(self.silence_ms) {
-                    stats.venue(self.ex).heartbeat_timeouts_inc();
-                    return self.fail(Why::Silent(quiet / MS), now, worker, stats);
+                    cx.stats.venue(self.ex).heartbeat_timeouts_inc();
+                    return self.fail(Why::Silent(quiet / MS), now, cx);
                 }
                 if self.ping_interval_ms > 0 && now >= self.next_ping {
                     self.ping_seq += 1;
@@ -260,7 +284,7 @@ impl Conn {
                     self.wants_replacement = true;
                 }
                 if let Err(e) = self.send_queued(now) {
-                    return self.fail(e, now, worker, stats);
+                    return self.fail(e, now, cx);
                 }
             }
         }
@@ -274,37 +298,31 @@ impl Conn {
         now: i64,
         registry: &Registry,
         tls: &Arc<rustls::ClientConfig>,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
+        cx: &mut Cx<'_>,
     ) -> Change {
         if !matches!(self.phase, Phase::Preparing) {
             return Change::default();
         }
         let p = match prepared {
             Ok(p) => p,
-            Err(e) => return self.fail(Why::Prep(e), now, worker, stats),
+            Err(e) => return self.fail(Why::Prep(e), now, cx),
         };
         if let Some((interval, timeout)) = p.ping {
             self.ping_interval_ms = interval;
             self.silence_ms = interval + timeout;
         }
-        let v = stats.venue(self.ex);
+        let v = cx.stats.venue(self.ex);
         VenueLinkStats::add(&v.connect_attempts, 1);
         let sock = match TcpStream::connect(p.addr) {
             Ok(s) => s,
             Err(e) => {
-                return self.fail(
-                    Why::Io(format!("connect {}: {e}", p.addr)),
-                    now,
-                    worker,
-                    stats,
-                );
+                return self.fail(Why::Io(format!("connect {}: {e}", p.addr)), now, cx);
             }
         };
         let mut sock = if p.tls {
             match Transport::tls(sock, Arc::clone(tls), &p.host) {
                 Ok(t) => t,
-                Err(e) => return self.fail(Why::Io(format!("TLS setup: {e}")), now, worker, stats),
+                Err(e) => return self.fail(Why::Io(format!("TLS setup: {e}")), now, cx),
             }
         } else {
             Transport::Plain(sock)
@@ -314,7 +332,7 @@ impl Conn {
             self.token,
             Interest::READABLE | Interest::WRITABLE,
         ) {
-            return self.fail(Why::Io(format!("register: {e}")), now, worker, stats);
+            return self.fail(Why::Io(format!("register: {e}")), now, cx);
         }
         let _ = sock.socket().set_nodelay(true);
         self.phase = Phase::Connecting {
@@ -326,32 +344,26 @@ impl Conn {
     }
 
     /// A readiness event for this connection's socket.
-    pub(crate) fn on_event(
-        &mut self,
-        now: i64,
-        rules: &VenueRules,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
+    pub(crate) fn on_event(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
         match self.phase {
-            Phase::Connecting { .. } => self.advance_connect(now, worker, stats),
-            Phase::Handshake { .. } => self.advance_handshake(now, rules, worker, stats),
-            Phase::Open { .. } => self.read_frames(now, rules, worker, stats),
+            Phase::Connecting { .. } => self.advance_connect(now, cx),
+            Phase::Handshake { .. } => self.advance_handshake(now, rules, cx),
+            Phase::Open { .. } => self.read_frames(now, rules, cx),
             _ => Change::default(),
         }
     }
 
-    fn advance_connect(&mut self, now: i64, worker: &mut FeedWorker, stats: &LinkStats) -> Change {
+    fn advance_connect(&mut self, now: i64, cx: &mut Cx<'_>) -> Change {
         let Phase::Connecting { sock, .. } = &self.phase else {
             return Change::default();
         };
         if let Ok(Some(e)) | Err(e) = sock.socket().take_error() {
-            return self.fail(Why::Io(format!("connect: {e}")), now, worker, stats);
+            return self.fail(Why::Io(format!("connect: {e}")), now, cx);
         }
         match sock.socket().peer_addr() {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Change::default(),
-            Err(e) => return self.fail(Why::Io(format!("connect: {e}")), now, worker, stats),
+            Err(e) => return self.fail(Why::Io(format!("connect: {e}")), now, cx),
         }
         let Phase::Connecting { sock, url, since } = std::mem::replace(&mut self.phase, Phase::Off)
         else {
@@ -361,7 +373,7 @@ impl Conn {
             .max_message_size(Some(WS_MAX_MESSAGE))
             .max_frame_size(Some(WS_MAX_MESSAGE));
         match tungstenite::client::client_with_config(url.as_str(), sock, Some(config)) {
-            Ok((ws, _)) => self.opened(Box::new(ws), now, worker, stats),
+            Ok((ws, _)) => self.opened(Box::new(ws), now, cx),
             Err(HandshakeError::Interrupted(mid)) => {
                 self.phase = Phase::Handshake {
                     mid: Box::new(mid),
@@ -370,26 +382,20 @@ impl Conn {
                 Change::default()
             }
             Err(HandshakeError::Failure(e)) => {
-                self.fail(Why::Io(format!("handshake: {e}")), now, worker, stats)
+                self.fail(Why::Io(format!("handshake: {e}")), now, cx)
             }
         }
     }
 
-    fn advance_handshake(
-        &mut self,
-        now: i64,
-        rules: &VenueRules,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
+    fn advance_handshake(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
         let Phase::Handshake { mid, since } = std::mem::replace(&mut self.phase, Phase::Off) else {
             return Change::default();
         };
         match mid.handshake() {
             Ok((ws, _)) => {
-                let c = self.opened(Box::new(ws), now, worker, stats);
+                let c = self.opened(Box::new(ws), now, cx);
                 // Data may already be buffered behind the handshake response.
-                let r = self.read_frames(now, rules, worker, stats);
+                let r = self.read_frames(now, rules, cx);
                 Change {
                     streaming_changed: c.streaming_changed || r.streaming_changed,
                     needs_prep: r.needs_prep,
@@ -403,18 +409,12 @@ impl Conn {
                 Change::default()
             }
             Err(HandshakeError::Failure(e)) => {
-                self.fail(Why::Io(format!("handshake: {e}")), now, worker, stats)
+                self.fail(Why::Io(format!("handshake: {e}")), now, cx)
             }
         }
     }
 
-    fn opened(
-        &mut self,
-        ws: Box<WebSocket<Transport>>,
-        now: i64,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
+    fn opened(&mut self, ws: Box<WebSocket<Transport>>, now: i64, cx: &mut Cx<'_>) -> Change {
         self.phase = Phase::Open { ws };
         self.opened_at = now;
         self.last_rx = now;
@@ -433,26 +433,27 @@ impl Conn {
         } else {
             ConnState::Connected
         };
+        cx.record(self.ex, self.conn_id, RecordKind::Connected, b"");
         // The core learns of the connection before its first quote.
-        if worker
+        if cx
+            .worker
             .on_connection(self.ex, self.conn_id, state, clock::wall_ns())
             .is_ok()
         {
             self.announced = true;
             self.ever_up = true;
         }
-        let _ = stats;
         Change::default()
     }
 
     /// Queues the shard's subscribe requests (after KuCoin's welcome).
-    pub(crate) fn subscribe(&mut self, requests: Vec<String>, stats: &LinkStats) {
+    pub(crate) fn subscribe(&mut self, requests: Vec<String>, cx: &mut Cx<'_>) {
         if self.subscribed {
             return;
         }
         self.subscribed = true;
         VenueLinkStats::add(
-            &stats.venue(self.ex).subscribe_requests,
+            &cx.stats.venue(self.ex).subscribe_requests,
             requests.len() as u64,
         );
         for r in requests {
@@ -493,16 +494,10 @@ impl Conn {
         }
     }
 
-    /// Reads every frame available and hands it to the feed worker.
-    fn read_frames(
-        &mut self,
-        now: i64,
-        rules: &VenueRules,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
+    /// Reads every frame available and hands it to the feed cx.worker.
+    fn read_frames(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
         let mut change = Change::default();
-        let v = stats.venue(self.ex);
+        let v = cx.stats.venue(self.ex);
         let mut ctl = Controls::default();
         let mut frames = 0u64;
         let mut fail = None;
@@ -519,7 +514,7 @@ impl Conn {
                     }
                     Err(tungstenite::Error::Utf8(_)) => {
                         // A text frame that is not UTF-8: count it, keep the connection.
-                        worker.on_refused_frame(self.ex, ParseError::Json);
+                        cx.worker.on_refused_frame(self.ex, ParseError::Json);
                         continue;
                     }
                     Err(
@@ -551,40 +546,54 @@ impl Conn {
                 frames += 1;
                 if payload.len() > rules.max_frame_bytes {
                     VenueLinkStats::add(&v.oversize_frames, 1);
-                    worker.on_refused_frame(self.ex, ParseError::Oversize);
+                    cx.worker.on_refused_frame(self.ex, ParseError::Oversize);
                     continue;
                 }
+                cx.record(
+                    self.ex,
+                    self.conn_id,
+                    if kind == FrameKind::Text {
+                        RecordKind::Text
+                    } else {
+                        RecordKind::Binary
+                    },
+                    payload,
+                );
                 let wall = clock::wall_ns();
-                let pushed =
-                    worker.on_frame_with(self.ex, self.conn_id, kind, wall, payload, |c| {
-                        match c.kind {
-                            ControlKind::Ack => ctl.acks += 1,
-                            ControlKind::Error => {
-                                ctl.errors += 1;
-                                if ctl.error_text.is_none() {
-                                    ctl.error_text = Some(format!(
-                                        "{}{}",
-                                        c.code.map(|c| format!("code {c}: ")).unwrap_or_default(),
-                                        c.text.unwrap_or("(no text)")
-                                    ));
-                                }
+                let pushed = cx.worker.on_frame_with(
+                    self.ex,
+                    self.conn_id,
+                    kind,
+                    wall,
+                    payload,
+                    |c| match c.kind {
+                        ControlKind::Ack => ctl.acks += 1,
+                        ControlKind::Error => {
+                            ctl.errors += 1;
+                            if ctl.error_text.is_none() {
+                                ctl.error_text = Some(format!(
+                                    "{}{}",
+                                    c.code.map(|c| format!("code {c}: ")).unwrap_or_default(),
+                                    c.text.unwrap_or("(no text)")
+                                ));
                             }
-                            ControlKind::Ping => {
-                                if self.ex == Exchange::Bingx {
-                                    ctl.replies.push(crate::bingx::pong_reply(
-                                        c.id.unwrap_or(""),
-                                        c.text.unwrap_or(""),
-                                    ));
-                                }
-                            }
-                            ControlKind::Info => match c.what {
-                                "welcome" => ctl.welcome = true,
-                                "server_shutdown" | "notice" => ctl.shutdown = true,
-                                _ => {}
-                            },
-                            ControlKind::Pong => {}
                         }
-                    });
+                        ControlKind::Ping => {
+                            if self.ex == Exchange::Bingx {
+                                ctl.replies.push(crate::bingx::pong_reply(
+                                    c.id.unwrap_or(""),
+                                    c.text.unwrap_or(""),
+                                ));
+                            }
+                        }
+                        ControlKind::Info => match c.what {
+                            "welcome" => ctl.welcome = true,
+                            "server_shutdown" | "notice" => ctl.shutdown = true,
+                            _ => {}
+                        },
+                        ControlKind::Pong => {}
+                    },
+                );
                 if pushed > 0 && !self.streaming {
                     self.streaming = true;
                     self.backoff.reset();
@@ -599,7 +608,7 @@ impl Conn {
         if ctl.errors > 0 {
             VenueLinkStats::add(&v.venue_errors, u64::from(ctl.errors));
             if let Some(t) = &ctl.error_text {
-                stats.set_last_error(self.ex, t);
+                cx.stats.set_last_error(self.ex, t);
                 tracing::warn!(
                     venue = self.ex.as_str(),
                     conn = self.conn_id,
@@ -622,10 +631,10 @@ impl Conn {
             self.queue(r);
         }
         if let Some(why) = fail {
-            return self.fail(why, now, worker, stats);
+            return self.fail(why, now, cx);
         }
         if let Err(why) = self.send_queued(now) {
-            return self.fail(why, now, worker, stats);
+            return self.fail(why, now, cx);
         }
         change.streaming_changed = was_streaming != self.streaming;
         change
@@ -633,14 +642,8 @@ impl Conn {
 
     /// Ends the connection (if any) and schedules the next attempt.
     #[allow(clippy::needless_pass_by_value)] // callers build the reason just for this call
-    pub(crate) fn fail(
-        &mut self,
-        why: Why,
-        now: i64,
-        worker: &mut FeedWorker,
-        stats: &LinkStats,
-    ) -> Change {
-        let v = stats.venue(self.ex);
+    pub(crate) fn fail(&mut self, why: Why, now: i64, cx: &mut Cx<'_>) -> Change {
+        let v = cx.stats.venue(self.ex);
         let was_open = self.is_open();
         let was_streaming = self.streaming;
         if let Phase::Open { ws } = &mut self.phase {
@@ -652,9 +655,18 @@ impl Conn {
         } else if !matches!(why, Why::Shutdown | Why::Replaced) {
             VenueLinkStats::add(&v.connect_failures, 1);
         }
+        if was_open {
+            let reason = why.to_string();
+            cx.record(
+                self.ex,
+                self.conn_id,
+                RecordKind::Disconnected,
+                reason.as_bytes(),
+            );
+        }
         if self.announced {
             // Never refused: the id was checked when the slot was made.
-            let _ = worker.on_connection(
+            let _ = cx.worker.on_connection(
                 self.ex,
                 self.conn_id,
                 ConnState::Disconnected,

@@ -28,9 +28,10 @@ use arb_engine::event::{MAX_CONNS_PER_VENUE, conn_slot};
 use arb_engine::{Exchange, clock};
 use mio::{Events, Poll, Token, Waker};
 
-use self::conn::{Conn, Why};
+use self::conn::{Conn, Cx, Why};
 use self::pace::AttemptBudget;
 use self::prep::{Prep, UrlSource};
+use crate::capture::CaptureWriter;
 use crate::feed::FeedWorker;
 
 pub use self::prep::{Endpoint, EndpointFn};
@@ -116,6 +117,7 @@ pub struct LiveFeed {
     tls: Arc<rustls::ClientConfig>,
     stats: Arc<LinkStats>,
     busy_poll: bool,
+    capture: Option<CaptureWriter>,
 }
 
 impl std::fmt::Debug for LiveFeed {
@@ -200,7 +202,15 @@ impl LiveFeed {
             tls,
             stats,
             busy_poll,
+            capture: None,
         })
+    }
+
+    /// Records every frame and connection change of this feed to `writer` (`arb run
+    /// --capture`), replayable with `arb replay`. [`LiveFeed::run`] finishes the file.
+    pub fn with_capture(mut self, writer: CaptureWriter) -> Self {
+        self.capture = Some(writer);
+        self
     }
 
     /// Connections (shards) per venue.
@@ -224,6 +234,13 @@ impl LiveFeed {
             Some(TICK)
         };
         let mut last_states = i64::MIN;
+        let stats = Arc::clone(&self.stats);
+        let mut capture = self.capture.take();
+        let mut cx = Cx {
+            worker,
+            stats: &stats,
+            capture: capture.as_mut(),
+        };
         while !stop.load(Ordering::Relaxed) {
             if let Err(e) = self.poll.poll(&mut self.events, timeout)
                 && e.kind() != std::io::ErrorKind::Interrupted
@@ -239,7 +256,7 @@ impl LiveFeed {
                     continue;
                 }
                 let rules = &self.venues[self.shards[token.0 / 2].venue].rules;
-                let c = self.conns[token.0].on_event(now, rules, worker, &self.stats);
+                let c = self.conns[token.0].on_event(now, rules, &mut cx);
                 changed |= c.streaming_changed;
             }
             while let Some((idx, result)) = self.prep.try_recv() {
@@ -248,37 +265,48 @@ impl LiveFeed {
                     now,
                     self.poll.registry(),
                     &self.tls,
-                    worker,
-                    &self.stats,
+                    &mut cx,
                 );
                 changed |= c.streaming_changed;
             }
-            changed |= self.timers(now, worker);
-            changed |= self.replacements(now, worker);
+            changed |= self.timers(now, &mut cx);
+            changed |= self.replacements(now, &mut cx);
             if changed || now.saturating_sub(last_states) > 100_000_000 {
                 self.publish_states();
                 last_states = now;
             }
-            worker.maybe_flush(now, clock::wall_ns());
+            cx.worker.maybe_flush(now, clock::wall_ns());
         }
         let now = clock::mono_ns();
         for c in &mut self.conns {
-            c.fail(Why::Shutdown, now, worker, &self.stats);
+            c.fail(Why::Shutdown, now, &mut cx);
         }
+        drop(cx);
         self.publish_states();
+        if let Some(w) = capture {
+            match w.finish() {
+                Ok(s) => tracing::info!(
+                    path = %s.path.display(),
+                    records = s.records,
+                    bytes = s.bytes,
+                    "capture written"
+                ),
+                Err(e) => tracing::error!("capture: {e}"),
+            }
+        }
     }
 
     /// Timers of every slot; due attempts go to the prep thread inside the budget.
-    fn timers(&mut self, now: i64, worker: &mut FeedWorker) -> bool {
+    fn timers(&mut self, now: i64, cx: &mut Cx<'_>) -> bool {
         let mut changed = false;
         for idx in 0..self.conns.len() {
             let shard = &self.shards[idx / 2];
             let venue = &mut self.venues[shard.venue];
             let conn = &mut self.conns[idx];
-            let c = conn.on_timer(now, &venue.rules, worker, &self.stats);
+            let c = conn.on_timer(now, &venue.rules, cx);
             changed |= c.streaming_changed;
             if c.needs_prep {
-                let v = self.stats.venue(venue.rules.exchange);
+                let v = cx.stats.venue(venue.rules.exchange);
                 if let Err(until) = venue.budget.try_take(now) {
                     VenueLinkStats::add(&v.budget_waits, 1);
                     conn.defer(until);
@@ -295,7 +323,7 @@ impl LiveFeed {
             if conn.needs_subscribe(&venue.rules) {
                 let natives: Vec<&str> = shard.natives.iter().map(String::as_str).collect();
                 let now_s = u64::try_from(clock::wall_ns() / 1_000_000_000).unwrap_or(0);
-                conn.subscribe(venue.rules.subscribe_requests(&natives, now_s), &self.stats);
+                conn.subscribe(venue.rules.subscribe_requests(&natives, now_s), cx);
             }
         }
         changed
@@ -303,7 +331,7 @@ impl LiveFeed {
 
     /// Make-before-break: a slot that wants replacing gets its standby started; once the
     /// standby streams, the old one closes and the standby becomes the active slot.
-    fn replacements(&mut self, now: i64, worker: &mut FeedWorker) -> bool {
+    fn replacements(&mut self, now: i64, cx: &mut Cx<'_>) -> bool {
         let mut changed = false;
         for (s, shard) in self.shards.iter_mut().enumerate() {
             let a = s * 2 + shard.active;
@@ -314,9 +342,9 @@ impl LiveFeed {
             if !self.conns[b].is_off() && self.conns[b].streaming {
                 let ex = self.conns[a].ex;
                 if self.conns[a].is_open() {
-                    VenueLinkStats::add(&self.stats.venue(ex).replacements, 1);
+                    VenueLinkStats::add(&cx.stats.venue(ex).replacements, 1);
                 }
-                self.conns[a].fail(Why::Replaced, now, worker, &self.stats);
+                self.conns[a].fail(Why::Replaced, now, cx);
                 shard.active = 1 - shard.active;
                 changed = true;
             }
