@@ -281,7 +281,6 @@ impl LiveFeed {
         for c in &mut self.conns {
             c.fail(Why::Shutdown, now, &mut cx);
         }
-        drop(cx);
         self.publish_states();
         if let Some(w) = capture {
             match w.finish() {
