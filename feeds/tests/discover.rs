@@ -11,7 +11,8 @@ use std::time::Duration;
 use arb_engine::Exchange;
 use arb_engine::clock::Stopwatch;
 use arb_feeds::discover::{
-    DiscoverError, Filter, Rest, RestConfig, RetryPolicy, fetch_venue, kucoin_bullet, select,
+    DiscoverError, Filter, Rest, RestConfig, RetryPolicy, fetch_all, fetch_venue, kucoin_bullet,
+    select,
 };
 
 // ---- a minimal HTTP/1.1 server ----
@@ -400,6 +401,41 @@ fn fetch_venue_end_to_end_for_all_venues() {
     let report = sel.report.to_string();
     assert!(report.contains("from 8 of 8 venues"), "{report}");
     assert!(sel.report.venues.iter().all(|v| v.discovered));
+}
+
+#[test]
+fn fetch_all_leaves_failed_venues_out() {
+    let server = Server::start(|req, _| {
+        if req.target.starts_with("/mexc/") {
+            Reply::Answer(503, b"down".to_vec())
+        } else {
+            mock_reply(req)
+        }
+    });
+    let rest = Rest::new(&RestConfig {
+        retry: RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        },
+        ..fast_config()
+    })
+    .unwrap();
+    let urls: Vec<(Exchange, String)> = Exchange::ALL
+        .iter()
+        .map(|&ex| (ex, server.url(ex.as_str())))
+        .collect();
+    let urls: Vec<(Exchange, &str)> = urls.iter().map(|(ex, u)| (*ex, u.as_str())).collect();
+    let found = fetch_all(&rest, &urls);
+    let ok: Vec<Exchange> = found.venues.iter().map(|v| v.exchange).collect();
+    let mut expected = Exchange::ALL.to_vec();
+    expected.retain(|&ex| ex != Exchange::Mexc);
+    assert_eq!(ok, expected);
+    assert_eq!(found.failed.len(), 1);
+    assert_eq!(found.failed[0].0, Exchange::Mexc);
+    let sel = select(&found.venues, &Filter::default());
+    assert!(!sel.report.venues[Exchange::Mexc.index()].discovered);
+    assert!(sel.report.to_string().contains("mexc     not discovered"));
+    assert_eq!(sel.report.symbols, 1, "BTC/USDT");
 }
 
 #[test]
