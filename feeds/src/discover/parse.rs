@@ -442,8 +442,10 @@ fn binance_mexc_symbol(ex: Exchange, row: &Value) -> Row<Listing> {
         };
         (price, qty)
     } else {
-        // MEXC lists decimal counts, not steps: `quotePrecision` for prices,
-        // `baseAssetPrecision` for quantities.
+        // MEXC lists decimal counts (integers or integer text), not steps:
+        // `quotePrecision` for prices, `baseAssetPrecision` for quantities, as client
+        // libraries read them (`baseSizePrecision` is a minimum size, often "0"). The docs
+        // do not define them precisely: UNCONFIRMED.
         (
             decimals_step(row, "quotePrecision")?,
             decimals_step(row, "baseAssetPrecision")?,
