@@ -2,7 +2,8 @@
 //! traded in 24 h, and the universe arb watches (`feeds/PROTOCOLS.md` §1–§9).
 //!
 //! - [`fetch_venue`] asks one venue for its symbol list and its 24 h tickers through a
-//!   [`Rest`] client and merges them into [`Listing`]s;
+//!   [`Rest`] client and merges them into [`Listing`]s ([`fetch_all`]: every venue at
+//!   once, failures set aside);
 //! - [`select`] keeps the symbols that trade, are quoted in the wanted assets, sit in the
 //!   wanted volume range and are listed on enough venues, and builds the
 //!   [`SymbolRegistry`](arb_engine::SymbolRegistry) the decoders use;
@@ -16,17 +17,15 @@
 //!
 //! ```no_run
 //! use arb_engine::Exchange;
-//! use arb_feeds::discover::{Filter, Rest, RestConfig, default_rest_url, fetch_venue, select};
+//! use arb_feeds::discover::{Filter, Rest, RestConfig, default_rest_url, fetch_all, select};
 //!
 //! let rest = Rest::new(&RestConfig::default())?;
-//! let mut venues = Vec::new();
-//! for ex in Exchange::ALL {
-//!     match fetch_venue(&rest, ex, default_rest_url(ex)) {
-//!         Ok(v) => venues.push(v),
-//!         Err(e) => eprintln!("{e}"), // the venue is left out
-//!     }
+//! let urls: Vec<_> = Exchange::ALL.map(|ex| (ex, default_rest_url(ex))).into();
+//! let found = fetch_all(&rest, &urls);
+//! for (ex, e) in &found.failed {
+//!     eprintln!("{ex} left out: {e}");
 //! }
-//! let selection = select(&venues, &Filter::default());
+//! let selection = select(&found.venues, &Filter::default().with_min_quote_volume(1e6));
 //! println!("{}", selection.report);
 //! # Ok::<(), arb_feeds::discover::DiscoverError>(())
 //! ```
@@ -308,6 +307,14 @@ pub fn fetch_venue(
 }
 
 fn warn_skipped<T>(ex: Exchange, url: &str, parsed: &Parsed<T>) {
+    if parsed.more_pages {
+        tracing::warn!(
+            venue = ex.as_str(),
+            url,
+            rows = parsed.rows,
+            "answer is paged; only the first page was read"
+        );
+    }
     if parsed.skipped > 0 {
         tracing::warn!(
             venue = ex.as_str(),
@@ -318,6 +325,50 @@ fn warn_skipped<T>(ex: Exchange, url: &str, parsed: &Parsed<T>) {
             "skipped malformed REST rows"
         );
     }
+}
+
+/// What discovery found on a set of venues.
+#[derive(Debug)]
+pub struct Discovery {
+    /// Venues whose discovery succeeded, in the order asked.
+    pub venues: Vec<VenueListings>,
+    /// Venues whose discovery failed, with the reason, in the order asked.
+    pub failed: Vec<(Exchange, DiscoverError)>,
+}
+
+/// Runs [`fetch_venue`] on every `(venue, rest_url)` at once, one thread per venue, and
+/// sorts the outcomes: a venue that fails is logged at `warn` and left out, so
+/// [`select`] works on the others.
+pub fn fetch_all(rest: &Rest, venues: &[(Exchange, &str)]) -> Discovery {
+    let outcomes: Vec<(Exchange, Result<VenueListings, DiscoverError>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = venues
+                .iter()
+                .map(|&(ex, url)| (ex, scope.spawn(move || fetch_venue(rest, ex, url))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|(ex, h)| {
+                    // A panic in a parser is a bug; re-raise it on the caller's thread.
+                    let outcome = h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (ex, outcome)
+                })
+                .collect()
+        });
+    let mut out = Discovery {
+        venues: Vec::new(),
+        failed: Vec::new(),
+    };
+    for (ex, outcome) in outcomes {
+        match outcome {
+            Ok(v) => out.venues.push(v),
+            Err(e) => {
+                tracing::warn!(venue = ex.as_str(), error = %e, "discovery failed; venue left out");
+                out.failed.push((ex, e));
+            }
+        }
+    }
+    out
 }
 
 /// Fetches a KuCoin WebSocket token and endpoint: `POST <rest_url>/api/v1/bullet-public`.

@@ -43,6 +43,9 @@ pub struct Parsed<T> {
     pub skipped: usize,
     /// Why the first skipped row was skipped (for the warning a caller logs).
     pub first_skip: Option<String>,
+    /// The answer says more pages follow (Bybit's `nextPageCursor`) and only this page was
+    /// read. Bybit documents spot lists as unpaged; this makes a change visible.
+    pub more_pages: bool,
 }
 
 impl<T> Parsed<T> {
@@ -52,6 +55,7 @@ impl<T> Parsed<T> {
             rows,
             skipped: 0,
             first_skip: None,
+            more_pages: false,
         }
     }
 
@@ -127,6 +131,7 @@ pub fn parse_symbols(ex: Exchange, body: &[u8]) -> Result<Parsed<Listing>, BodyE
         }
     };
     let mut out = Parsed::new(rows.len());
+    out.more_pages = more_pages(ex, &root);
     let mut seen = rustc_hash::FxHashSet::default();
     for row in rows {
         let listing = row_fn(ex, row).and_then(|l| {
@@ -195,6 +200,7 @@ pub fn parse_tickers(ex: Exchange, body: &[u8]) -> Result<Parsed<Ticker>, BodyEr
         }
     };
     let mut out = Parsed::new(rows.len());
+    out.more_pages = more_pages(ex, &root);
     for row in rows {
         out.push((|| {
             let native = required_text(row, symbol_key)?;
@@ -318,6 +324,15 @@ fn bybit_list(root: &Value) -> Result<&[Value], BodyError> {
     )
 }
 
+/// Bybit pages with `result.nextPageCursor` (non-empty when more follow).
+fn more_pages(ex: Exchange, root: &Value) -> bool {
+    ex == Exchange::Bybit
+        && root
+            .get("result")
+            .and_then(|r| text(r, "nextPageCursor"))
+            .is_some()
+}
+
 // ---- fields ----
 
 /// A non-empty string field.
@@ -427,8 +442,10 @@ fn binance_mexc_symbol(ex: Exchange, row: &Value) -> Row<Listing> {
         };
         (price, qty)
     } else {
-        // MEXC lists decimal counts, not steps: `quotePrecision` for prices,
-        // `baseAssetPrecision` for quantities.
+        // MEXC lists decimal counts (integers or integer text), not steps:
+        // `quotePrecision` for prices, `baseAssetPrecision` for quantities, as client
+        // libraries read them (`baseSizePrecision` is a minimum size, often "0"). The docs
+        // do not define them precisely: UNCONFIRMED.
         (
             decimals_step(row, "quotePrecision")?,
             decimals_step(row, "baseAssetPrecision")?,
@@ -587,8 +604,17 @@ mod tests {
     }
 
     #[test]
+    fn bybit_next_page_cursor_is_flagged() {
+        let body = br#"{"retCode":0,"retMsg":"OK","result":{"list":[],"nextPageCursor":"abc"}}"#;
+        assert!(parse_symbols(Exchange::Bybit, body).unwrap().more_pages);
+        let body = br#"{"retCode":0,"retMsg":"OK","result":{"list":[],"nextPageCursor":""}}"#;
+        assert!(!parse_symbols(Exchange::Bybit, body).unwrap().more_pages);
+    }
+
+    #[test]
     fn bybit_symbols_and_tickers() {
         let p = symbols(Exchange::Bybit);
+        assert!(!p.more_pages);
         assert_eq!((p.rows, p.skipped, trading(&p)), (1, 0, 1));
         assert_listing(find(&p, "BTCUSDT"), "BTC", "USDT", 0.1, 0.000001);
         let t = tickers(Exchange::Bybit);

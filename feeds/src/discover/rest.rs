@@ -108,10 +108,12 @@ impl Failure {
     fn retryable(&self) -> bool {
         match self {
             Failure::Status { status, .. } => *status == 429 || (500..600).contains(status),
+            // A failed TLS handshake (unknown issuer, wrong name) surfaces as an I/O error
+            // wrapping the rustls error: retrying cannot help.
+            Failure::Transport(ureq::Error::Io(e)) => !is_tls_failure(e),
             Failure::Transport(e) => matches!(
                 e,
                 ureq::Error::Timeout(_)
-                    | ureq::Error::Io(_)
                     | ureq::Error::ConnectionFailed
                     | ureq::Error::HostNotFound
                     | ureq::Error::Protocol(_)
@@ -304,6 +306,11 @@ impl Rest {
             None => wait,
         }
     }
+}
+
+fn is_tls_failure(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }
 
 /// At most 200 characters of a body, lossily decoded, on one line.
