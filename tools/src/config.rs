@@ -141,20 +141,6 @@ pub(crate) struct Venue {
     pub(crate) rules: VenueRules,
 }
 
-/// The real venues' REST bases (discovery appends the documented paths).
-pub(crate) fn default_rest_url(ex: Exchange) -> &'static str {
-    match ex {
-        Exchange::Binance => "https://api.binance.com",
-        Exchange::Bybit => "https://api.bybit.com",
-        Exchange::Mexc => "https://api.mexc.com",
-        Exchange::Gateio => "https://api.gateio.ws",
-        Exchange::Kucoin => "https://api.kucoin.com",
-        Exchange::Okx => "https://www.okx.com",
-        Exchange::Bitget => "https://api.bitget.com",
-        Exchange::Bingx => "https://open-api.bingx.com",
-    }
-}
-
 impl Config {
     /// Reads `path`, or the defaults when `None`.
     ///
@@ -260,7 +246,7 @@ impl Config {
                     enabled: s.enabled.unwrap_or(true),
                     rest_url: s
                         .rest_url
-                        .unwrap_or_else(|| default_rest_url(ex).to_owned())
+                        .unwrap_or_else(|| arb_feeds::discover::default_rest_url(ex).to_owned())
                         .trim_end_matches('/')
                         .to_owned(),
                     min_quote_volume: positive(s.min_quote_volume),

@@ -12,7 +12,7 @@ use arb_engine::history::{HistoryConfig, HistoryStore};
 use arb_engine::live_pairs::LivePairs;
 use arb_engine::ring::{FullPolicy, WaitMode};
 use arb_engine::{CoreConfig, Exchange, clock};
-use arb_feeds::discover::{self, Filter, Rest, RestConfig, RetryPolicy, VenueListings};
+use arb_feeds::discover::{self, Filter, Rest, RestConfig, RetryPolicy};
 use arb_feeds::feed::FeedWorker;
 use arb_feeds::live::{Endpoint, EndpointFn, LinkStats, LiveFeed, VenuePlan};
 use arb_io::serve::ServerConfig;
@@ -135,7 +135,17 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .join(", ")
     );
     let watch = clock::Stopwatch::start();
-    let found = discover_all(&rest, &venues);
+    let targets: Vec<(Exchange, &str)> = venues
+        .iter()
+        .map(|v| (v.exchange, v.rest_url.as_str()))
+        .collect();
+    let found = discover::fetch_all(&rest, &targets);
+    for (ex, e) in &found.failed {
+        eprintln!(
+            "arb run: warning: {}: discovery failed, venue left out: {e}",
+            ex.as_str()
+        );
+    }
     let filter = Filter {
         quote_assets: cfg.discovery.quote_assets.clone(),
         min_venues: cfg.discovery.min_venues,
@@ -143,7 +153,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         max_quote_volume: volumes(&venues, |v| v.max_quote_volume),
         max_symbols: (cfg.discovery.max_symbols > 0).then_some(cfg.discovery.max_symbols),
     };
-    let selection = discover::select(&found, &filter);
+    let selection = discover::select(&found.venues, &filter);
     eprintln!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
     anyhow::ensure!(
         !selection.registry.is_empty(),
@@ -357,41 +367,6 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Fetches every venue's listings in parallel; a venue that fails is reported and left out.
-fn discover_all(rest: &Rest, venues: &[Venue]) -> Vec<VenueListings> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = venues
-            .iter()
-            .map(|v| {
-                (
-                    v.exchange,
-                    s.spawn(move || discover::fetch_venue(rest, v.exchange, &v.rest_url)),
-                )
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|(ex, h)| match h.join() {
-                Ok(Ok(l)) => Some(l),
-                Ok(Err(e)) => {
-                    eprintln!(
-                        "arb run: warning: {}: discovery failed, venue left out: {e}",
-                        ex.as_str()
-                    );
-                    None
-                }
-                Err(_) => {
-                    eprintln!(
-                        "arb run: warning: {}: discovery panicked, venue left out",
-                        ex.as_str()
-                    );
-                    None
-                }
-            })
-            .collect()
-    })
 }
 
 fn volumes(venues: &[Venue], f: impl Fn(&Venue) -> Option<f64>) -> [Option<f64>; Exchange::COUNT] {
