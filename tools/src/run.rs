@@ -153,6 +153,11 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         max_quote_volume: volumes(&venues, |v| v.max_quote_volume),
         max_symbols: (cfg.discovery.max_symbols > 0).then_some(cfg.discovery.max_symbols),
     };
+    anyhow::ensure!(
+        !found.venues.is_empty(),
+        "symbol discovery failed on every venue (see the warnings above): no network, or \
+         wrong rest_url settings?"
+    );
     let selection = discover::select(&found.venues, &filter);
     eprintln!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
     anyhow::ensure!(
