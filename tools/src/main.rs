@@ -11,6 +11,7 @@ mod demo;
 mod generate;
 mod latency;
 mod loadgen;
+mod mock;
 mod pipeline;
 mod progress;
 mod query;
@@ -60,6 +61,9 @@ enum Command {
     /// Summarise every symbol's venue pairs over the Parquet store (zero crossings,
     /// opportunity cycles) into `summary_stats_<stamp>.csv`.
     Analyze(analyze::AnalyzeArgs),
+    /// A local server that plays all 8 venues (REST discovery, WebSocket subscribe /
+    /// heartbeat rules, synthetic market data, fault injection) for tests and demos.
+    MockExchange(Box<mock::MockArgs>),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(&args),
         Command::Query(args) => query::run(&args),
         Command::Analyze(args) => analyze::run(&args),
+        Command::MockExchange(args) => mock::run(&args),
     };
     match result {
         Ok(code) => code,
