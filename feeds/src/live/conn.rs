@@ -650,9 +650,10 @@ impl Conn {
             let _ = ws.close(None);
             let _ = ws.flush();
         }
-        if was_open {
+        let ours = matches!(why, Why::Shutdown | Why::Replaced);
+        if was_open && !ours {
             VenueLinkStats::add(&v.reconnects, 1);
-        } else if !matches!(why, Why::Shutdown | Why::Replaced) {
+        } else if !was_open && !ours {
             VenueLinkStats::add(&v.connect_failures, 1);
         }
         if was_open {
@@ -678,15 +679,14 @@ impl Conn {
         self.subscribed = false;
         self.welcomed = false;
         self.out.clear();
-        let quiet = matches!(why, Why::Shutdown | Why::Replaced);
-        self.phase = if quiet {
+        self.phase = if ours {
             Phase::Off
         } else {
             Phase::Waiting {
                 until: now + self.backoff.next_delay_ns(),
             }
         };
-        if !quiet {
+        if !ours {
             self.drops_since_log += 1;
             if now.saturating_sub(self.last_log) >= LOG_EVERY_NS {
                 let wait_ms = match self.phase {
