@@ -341,7 +341,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             },
             listening: &mut |addr| {
                 eprintln!(
-                    "arb run: dashboard at http://{addr}/ (API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
+                    "arb run: serving http://{addr}/ (dashboard; API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
                 );
             },
         },

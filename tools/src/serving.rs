@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use arb_engine::Exchange;
 use arb_engine::metrics::{Stage, StageHistograms};
 use arb_engine::worker::TapDrops;
-use arb_io::serve::api::{LiveState, StageQuantiles, Status, VenueStatus};
+use arb_io::serve::api::{LinkStatus, LiveState, StageQuantiles, Status, VenueStatus};
 use arb_io::serve::{ServerConfig, ServerStats};
 use arb_io::store::Kind;
 
@@ -146,6 +146,21 @@ pub(crate) fn publish(
                 }
                 None => (state, age_ms, v.reconnects.load(r)),
             };
+            let link = view.link.map(|link| {
+                let l = link.venue(e);
+                LinkStatus {
+                    connections: l.conns.load(r),
+                    connections_up: l.conns_up.load(r),
+                    connect_attempts: l.connect_attempts.load(r),
+                    connect_failures: l.connect_failures.load(r),
+                    heartbeat_timeouts: l.heartbeat_timeouts.load(r),
+                    replacements: l.replacements.load(r),
+                    budget_waits: l.budget_waits.load(r),
+                    venue_errors: l.venue_errors.load(r),
+                    last_error: link.last_error(e),
+                    oversize_frames: l.oversize_frames.load(r),
+                }
+            });
             VenueStatus {
                 exchange: Some(e),
                 state,
@@ -153,6 +168,7 @@ pub(crate) fn publish(
                 messages_per_s: msg_rates[e.index()],
                 last_message_age_ms: age_ms,
                 reconnects,
+                link,
                 decode_errors: view
                     .feed_stats
                     .iter()

@@ -4,6 +4,7 @@ report and the decoder's own output (`arb decode --capture`), independently of a
 
 usage: store_check.py STORE REPORT_JSON DECODED_JSONL
        store_check.py --valid-only STORE     (every visible file opens; print row counts)
+       store_check.py --per-venue STORE      (rows per kind per venue, as JSON)
 Exit 0 when every check passes; otherwise prints what failed and exits 1.
 """
 import collections
@@ -136,8 +137,23 @@ def full(store, report_path, decoded_path):
     print(f"store_check: ok ({written})")
 
 
+def per_venue(store):
+    """Rows of quotes and trades per venue (the Exchange column), read by DuckDB."""
+    con = duckdb.connect()
+    out = {}
+    for kind in ["quotes", "trades"]:
+        fs = files(store, kind)
+        rows = con.execute(
+            "select Exchange, count(*) from read_parquet(?) group by Exchange", [fs]
+        ).fetchall() if fs else []
+        out[kind] = {e: n for e, n in rows}
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--valid-only":
         valid_only(sys.argv[2])
+    elif sys.argv[1] == "--per-venue":
+        per_venue(sys.argv[2])
     else:
         full(*sys.argv[1:4])

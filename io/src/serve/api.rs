@@ -46,6 +46,33 @@ pub struct VenueStatus {
     pub reconnects: u64,
     /// Frames that did not decode.
     pub decode_errors: u64,
+    /// Live connections' details (`arb run`); `None` in a replay.
+    pub link: Option<LinkStatus>,
+}
+
+/// A venue's live connections, as `/api/exchanges` shows them.
+#[derive(Debug, Clone, Default)]
+pub struct LinkStatus {
+    /// Connections (shards).
+    pub connections: u64,
+    /// Of which streaming now.
+    pub connections_up: u64,
+    /// TCP connection attempts.
+    pub connect_attempts: u64,
+    /// Attempts that failed before the WebSocket opened.
+    pub connect_failures: u64,
+    /// Drops because nothing arrived within the silence timeout.
+    pub heartbeat_timeouts: u64,
+    /// Connections replaced with no gap (lifetime, shutdown notice).
+    pub replacements: u64,
+    /// Attempts that waited for the venue's connection budget.
+    pub budget_waits: u64,
+    /// Error replies from the venue (rejected topics, bad requests).
+    pub venue_errors: u64,
+    /// The last such error's text.
+    pub last_error: Option<String>,
+    /// Frames over the size limit, skipped.
+    pub oversize_frames: u64,
 }
 
 /// Latency quantiles of one stage, ns.
@@ -483,6 +510,18 @@ impl Api {
                     "last_message_age_ms": v.last_message_age_ms,
                     "reconnects": v.reconnects,
                     "decode_errors": v.decode_errors,
+                    "connections": v.link.as_ref().map(|l| json!({
+                        "total": l.connections,
+                        "up": l.connections_up,
+                        "connect_attempts": l.connect_attempts,
+                        "connect_failures": l.connect_failures,
+                        "heartbeat_timeouts": l.heartbeat_timeouts,
+                        "replacements": l.replacements,
+                        "budget_waits": l.budget_waits,
+                        "venue_errors": l.venue_errors,
+                        "last_error": l.last_error,
+                        "oversize_frames": l.oversize_frames,
+                    })),
                 }))
             })
             .collect();

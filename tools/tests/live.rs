@@ -1,0 +1,429 @@
+//! `arb run` against `arb mock-exchange` on loopback (issue 10, item 6): all eight venues
+//! connect, subscribe and deliver quotes and trades into the engine and the store; a
+//! reconnect storm leaves threads, file descriptors and memory flat; a silent connection
+//! dies by its heartbeat timeout; malformed and oversized frames are counted and skipped;
+//! a rejected subscription is reported; SIGTERM leaves complete Parquet files; TLS works
+//! only through the configured extra root. Every test is bounded in time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use arb_engine::clock::Stopwatch;
+use serde_json::Value;
+
+use common::{http_get, serving_addr};
+
+const VENUES: [&str; 8] = [
+    "binance", "bybit", "mexc", "gateio", "kucoin", "okx", "bitget", "bingx",
+];
+
+fn arb() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_arb"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("arb-live-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running `arb mock-exchange`, killed on drop.
+struct Mock {
+    child: Child,
+    addr: String,
+    /// Its `--print-config` fragment.
+    config: String,
+}
+
+impl Mock {
+    fn start(args: &[&str]) -> Mock {
+        let mut child = arb()
+            .args(["mock-exchange", "--print-config", "--symbols", "12", "--rate", "4000"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .split("listening on ")
+            .nth(1)
+            .unwrap()
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        let mut config = String::new();
+        let mut ws_urls = 0;
+        while ws_urls < VENUES.len() {
+            let line = lines.next().unwrap().unwrap();
+            ws_urls += usize::from(line.starts_with("ws_url"));
+            config.push_str(&line);
+            config.push('\n');
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Mock {
+            child,
+            addr,
+            config,
+        }
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::from_str(&http_get(&self.addr, "/mock/stats").1).unwrap()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The mock's fragment with `extra` keys added to every venue section, and `top` sections
+/// prepended (e.g. `[discovery]`).
+fn config(mock: &Mock, dir: &Path, top: &str, extra: &str) -> PathBuf {
+    let mut out = String::from(top);
+    out.push('\n');
+    for line in mock.config.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("[venues.") {
+            out.push_str(extra);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("arb.toml");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// Fast reconnects for tests: 100 ms backoff, capped at 1 s.
+const FAST: &str = "backoff_base_ms = 100\nbackoff_cap_ms = 1000";
+
+fn run(cfg: &Path, data: &Path, extra_args: &[&str]) -> (Child, String) {
+    let mut child = arb()
+        .args(["run", "--config"])
+        .arg(cfg)
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(["--store-file-secs", "2"])
+        .args(extra_args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = serving_addr(&mut child);
+    (child, addr)
+}
+
+fn exchanges(addr: &str) -> Vec<Value> {
+    let (status, body) = http_get(addr, "/api/exchanges");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<Value>(&body)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Polls `/api/exchanges` until `ok` holds for every venue or `secs` pass; returns the last
+/// answer.
+fn wait_venues(addr: &str, secs: f64, ok: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let sw = Stopwatch::start();
+    loop {
+        let v = exchanges(addr);
+        if v.len() == 8 && v.iter().all(&ok) {
+            return v;
+        }
+        assert!(sw.elapsed_s() < secs, "venues not ready after {secs} s: {v:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn streaming(v: &Value) -> bool {
+    v["state"] == "connected" && v["messages"].as_u64().unwrap_or(0) > 0
+}
+
+fn wait_exit(child: &mut Child, secs: f64) -> std::process::ExitStatus {
+    let sw = Stopwatch::start();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(sw.elapsed_s() < secs, "arb run did not exit within {secs} s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+fn python(args: &[&std::ffi::OsStr]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/store_check.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 with pyarrow and duckdb is needed (ci/setup.sh installs them)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Threads, open file descriptors and resident bytes of a process.
+fn proc_counts(pid: u32) -> (usize, usize, u64) {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    (threads, fds, rss_kb * 1024)
+}
+
+#[test]
+fn all_eight_venues_deliver_quotes_and_trades_into_the_engine_and_the_store() {
+    let dir = tmpdir("all");
+    let mock = Mock::start(&[]);
+    let cfg = config(&mock, &dir, "", FAST);
+    let data = dir.join("data");
+    let (mut child, addr) = run(&cfg, &data, &["--duration", "10"]);
+    let venues = wait_venues(&addr, 8.0, streaming);
+    for v in &venues {
+        assert_eq!(v["connections"]["up"], v["connections"]["total"], "{v}");
+        assert_eq!(v["decode_errors"], 0, "{v}");
+    }
+    let (_, health) = http_get(&addr, "/api/health");
+    let h: Value = serde_json::from_str(&health).unwrap();
+    assert!(h["events"].as_u64().unwrap() > 0, "{h}");
+    let (_, opp) = http_get(&addr, "/api/opportunities?limit=5");
+    assert!(!serde_json::from_str::<Value>(&opp).unwrap().as_array().unwrap().is_empty());
+    assert!(wait_exit(&mut child, 30.0).success());
+    let rows = python(&["--per-venue".as_ref(), data.as_os_str()]);
+    for name in ["Binance", "Bybit", "MEXC", "GateIo", "Kucoin", "OKX", "Bitget", "BingX"] {
+        assert!(rows["quotes"][name].as_u64().unwrap_or(0) > 0, "quotes of {name}: {rows}");
+        assert!(rows["trades"][name].as_u64().unwrap_or(0) > 0, "trades of {name}: {rows}");
+    }
+    // Subscriptions went only where asked: every venue got subscribe requests.
+    let s = mock.stats();
+    for v in VENUES {
+        assert!(s[v]["subscribe_requests"].as_u64().unwrap() > 0, "{v}: {s}");
+        assert_eq!(s[v]["rejected_topics"], 0, "{v}: {s}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every connection dropped every second for 60 s: threads, descriptors and memory stay
+/// flat, every venue is streaming again within the backoff bound after the drops, and no
+/// venue's connection budget is exceeded.
+#[test]
+fn a_reconnect_storm_leaves_threads_fds_and_memory_flat() {
+    let dir = tmpdir("storm");
+    let mock = Mock::start(&["--drop-every", "1"]);
+    let cfg = config(&mock, &dir, "", FAST);
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    let pid = child.id();
+    wait_venues(&addr, 10.0, |v| v["messages"].as_u64().unwrap_or(0) > 0);
+    let sw = Stopwatch::start();
+    let mut samples = Vec::new();
+    let mut stale = Vec::new();
+    while sw.elapsed_s() < 60.0 {
+        std::thread::sleep(Duration::from_secs(1));
+        samples.push(proc_counts(pid));
+        for v in exchanges(&addr) {
+            // Drops every 1 s, reconnect within 100..1000 ms: a venue is never silent for
+            // long. Allow the backoff cap plus a drop interval plus slack.
+            let age = v["last_message_age_ms"].as_f64().unwrap_or(f64::MAX);
+            if age > 3_000.0 {
+                stale.push(format!("{} {age} ms at {:.0} s", v["id"], sw.elapsed_s()));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "venues silent past the bound: {stale:?}");
+    let warm = samples[9];
+    let last = *samples.last().unwrap();
+    let (t_max, fd_max, rss_max) = samples[9..].iter().fold((0, 0, 0), |m, s| {
+        (m.0.max(s.0), m.1.max(s.1), m.2.max(s.2))
+    });
+    assert_eq!(t_max, warm.0, "threads grew: {samples:?}");
+    // Connections are mid-reconnect at any sample: allow one descriptor per connection.
+    assert!(fd_max <= warm.1 + 12, "descriptors grew: {samples:?}");
+    assert!(
+        rss_max as f64 <= warm.2 as f64 * 1.05 + 4e6,
+        "RSS grew from {} to {} (max {rss_max}): {samples:?}",
+        warm.2,
+        last.2
+    );
+    let ex = exchanges(&addr);
+    let reconnects: u64 = ex.iter().map(|v| v["reconnects"].as_u64().unwrap()).sum();
+    assert!(reconnects >= 8 * 40, "{reconnects} reconnects: {ex:#?}");
+    let s = mock.stats();
+    for v in &ex {
+        let c = &v["connections"];
+        // The default budgets (200..400 per 5 minutes) hold: a storm waits, never floods.
+        assert!(
+            c["connect_attempts"].as_u64().unwrap() <= 400,
+            "{}",
+            v["id"]
+        );
+    }
+    for name in VENUES {
+        assert!(s[name]["closes_by_fault"].as_u64().unwrap() >= 40, "{name}: {s}");
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A connection that goes quiet (no data, no heartbeat replies, socket open) is declared
+/// dead by its silence timeout and replaced.
+#[test]
+fn a_silent_connection_is_detected_by_its_heartbeat_timeout_and_replaced() {
+    let dir = tmpdir("silent");
+    let mock = Mock::start(&["--silent-after", "2", "--fault-venues", "okx,binance,bingx"]);
+    let cfg = config(
+        &mock,
+        &dir,
+        "",
+        &format!("{FAST}\nsilence_timeout_ms = 1500"),
+    );
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    let ex = wait_venues(&addr, 15.0, |v| {
+        let t = v["connections"]["heartbeat_timeouts"].as_u64().unwrap_or(0);
+        match v["id"].as_str().unwrap() {
+            "okx" | "binance" | "bingx" => t >= 2,
+            _ => t == 0 && v["state"] == "connected",
+        }
+    });
+    for v in &ex {
+        assert!(v["messages"].as_u64().unwrap() > 0, "{v}");
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Malformed and oversized frames are counted as decode errors and skipped; the
+/// connection and its other data carry on.
+#[test]
+fn malformed_and_oversized_frames_are_counted_and_skipped() {
+    let dir = tmpdir("bad");
+    let mock = Mock::start(&["--malformed-every", "40", "--oversize-every", "55"]);
+    let cfg = config(&mock, &dir, "", FAST);
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    let ex = wait_venues(&addr, 15.0, |v| {
+        streaming(v)
+            && v["decode_errors"].as_u64().unwrap_or(0) >= 2
+            && v["connections"]["oversize_frames"].as_u64().unwrap_or(0) >= 1
+    });
+    for v in &ex {
+        assert_eq!(v["reconnects"], 0, "a bad frame cost a connection: {v}");
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A venue refusing a topic is reported per venue (count and text), not retried in a loop,
+/// and the connection's other topics keep streaming.
+#[test]
+fn a_rejected_subscription_is_reported_per_venue() {
+    let dir = tmpdir("reject");
+    let mock = Mock::start(&["--reject-topic", "ETH"]);
+    let cfg = config(&mock, &dir, "", FAST);
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    let ex = wait_venues(&addr, 15.0, |v| {
+        streaming(v) && v["connections"]["venue_errors"].as_u64().unwrap_or(0) >= 1
+    });
+    let before: Vec<u64> = ex
+        .iter()
+        .map(|v| v["connections"]["venue_errors"].as_u64().unwrap())
+        .collect();
+    for v in &ex {
+        assert!(v["connections"]["last_error"].is_string(), "{v}");
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<u64> = exchanges(&addr)
+        .iter()
+        .map(|v| v["connections"]["venue_errors"].as_u64().unwrap())
+        .collect();
+    assert_eq!(before, after, "a rejected topic was retried");
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM mid-run: arb exits within the bound, every visible Parquet file is complete and
+/// nothing is left half-written.
+#[test]
+fn sigterm_during_a_run_leaves_complete_parquet_files() {
+    let dir = tmpdir("term");
+    let mock = Mock::start(&[]);
+    let cfg = config(&mock, &dir, "[run]\nshutdown_timeout_s = 10\n", FAST);
+    let data = dir.join("data");
+    let (mut child, addr) = run(&cfg, &data, &[]);
+    wait_venues(&addr, 10.0, streaming);
+    std::thread::sleep(Duration::from_secs(3));
+    sigterm(&child);
+    let sw = Stopwatch::start();
+    assert!(wait_exit(&mut child, 12.0).success());
+    assert!(sw.elapsed_s() < 10.0);
+    let v = python(&["--valid-only".as_ref(), data.as_os_str()]);
+    assert_eq!(v["tmp_files"], 0, "{v}");
+    assert!(v["quotes"]["rows"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["trades"]["rows"].as_u64().unwrap() > 0, "{v}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// wss:// and https:// with the mock's self-signed certificate: trusted through
+/// `[tls] extra_root_certs` only; without it discovery fails on certificate checks.
+#[test]
+fn tls_works_only_through_the_configured_extra_root() {
+    let dir = tmpdir("tls");
+    let pem = dir.join("mock.pem");
+    let mock = Mock::start(&["--tls", "--tls-cert-out", pem.to_str().unwrap()]);
+    assert!(mock.config.contains("wss://"), "{}", mock.config);
+    assert!(mock.config.contains("extra_root_certs"), "{}", mock.config);
+    let cfg = config(&mock, &dir, "", FAST);
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    wait_venues(&addr, 10.0, streaming);
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    // The same config without the extra root: every venue fails verification.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let untrusted: String = text
+        .lines()
+        .filter(|l| !l.starts_with("extra_root_certs"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cfg, format!("[discovery]\nattempts = 1\n{untrusted}")).unwrap();
+    let out = arb()
+        .args(["run", "--no-store", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("discovery failed on every venue"), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
