@@ -93,7 +93,8 @@ pub(crate) struct MockArgs {
     /// Size of an oversize frame, bytes (for BingX: inflated size).
     #[arg(long, default_value_t = 2 * 1024 * 1024, value_name = "BYTES")]
     oversize_bytes: usize,
-    /// Subscriptions whose topic or symbol contains this text get the venue's error reply.
+    /// Subscriptions whose topic or symbol contains this text (ASCII case ignored) get the
+    /// venue's error reply, on every venue.
     #[arg(long, value_name = "PATTERN")]
     reject_topic: Option<String>,
     /// Enforce Binance's 5 and Bitget's 10 incoming messages per second: close with
