@@ -11,9 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arb_engine::clock::Stopwatch;
-
 use arb_engine::Exchange;
+use arb_engine::clock::Stopwatch;
 use arb_feeds::{AnyDecoder, ControlKind, Decoded, FrameDecoder, FrameKind};
 use tungstenite::{Message, WebSocket};
 
@@ -95,11 +94,15 @@ impl<T: Read + Write + Send> ReadWrite for T {}
 impl Client {
     fn connect(addr: &str, ex: Exchange, query: &str) -> Client {
         let tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_millis(50)))
-            .unwrap();
+        let handle = tcp.try_clone().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let url = format!("ws://{addr}/{}/ws{query}", ex.as_str());
         let (ws, _) = tungstenite::client(url.as_str(), Box::new(tcp) as Box<dyn ReadWrite>)
             .unwrap_or_else(|e| panic!("{ex}: handshake: {e}"));
+        // Short reads from now on, so `pump` can watch the clock.
+        handle
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         Client::with(ws, ex)
     }
 
@@ -693,4 +696,124 @@ fn sigterm_stops_it_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `BASE/USDT` in `ex`'s spelling.
+fn usdt_native(ex: Exchange, base: &str) -> String {
+    match ex {
+        Exchange::Gateio => format!("{base}_USDT"),
+        Exchange::Kucoin | Exchange::Okx | Exchange::Bingx => format!("{base}-USDT"),
+        _ => format!("{base}USDT"),
+    }
+}
+
+#[test]
+#[ignore = "load check, run by hand: cargo test -p arb-tools --test mock_exchange -- --ignored"]
+fn hundred_connections_share_the_load() {
+    const CONNS: usize = 100;
+    const SECS: u64 = 6;
+    let m = mock(&["--symbols", "50", "--rate", "16000"]);
+    let (_, body) = common::http_get(&m.addr, "/gateio/api/v4/spot/currency_pairs");
+    let pairs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let bases: Vec<String> = pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["quote"] == "USDT" && p["trade_status"] == "tradable")
+        .map(|p| p["base"].as_str().unwrap().to_string())
+        .collect();
+    let t = Stopwatch::start();
+    let handles: Vec<_> = (0..CONNS)
+        .map(|i| {
+            let addr = m.addr.clone();
+            let bases = bases.clone();
+            std::thread::spawn(move || {
+                let ex = Exchange::ALL[i % 8];
+                let mut natives: Vec<String> = bases.iter().map(|b| usdt_native(ex, b)).collect();
+                if ex == Exchange::Mexc {
+                    natives.truncate(15);
+                }
+                let refs: Vec<&str> = natives.iter().map(String::as_str).collect();
+                let mut c = open(&addr, ex);
+                for r in subscribe_requests(ex, &refs) {
+                    c.send(&r);
+                }
+                let mut frames = 0u64;
+                while t.elapsed() < Duration::from_secs(SECS) {
+                    match c.ws.read() {
+                        Ok(Message::Text(_) | Message::Binary(_)) => frames += 1,
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Io(_)) => {}
+                        Err(e) => panic!("{ex}: {e}"),
+                    }
+                }
+                frames
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(SECS - 1));
+    let s = stats(&m.addr);
+    let received: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let sum = |k: &str| -> u64 {
+        Exchange::ALL
+            .iter()
+            .map(|ex| s[ex.as_str()][k].as_u64().unwrap())
+            .sum()
+    };
+    let (sent, dropped, open) = (
+        sum("frames_sent"),
+        sum("frames_dropped"),
+        sum("connections_open"),
+    );
+    eprintln!(
+        "{open} connections: {:.0} frames/s received, {sent} sent, {dropped} dropped in {SECS} s",
+        received as f64 / SECS as f64
+    );
+    assert_eq!(open, CONNS as u64);
+    assert!(received > 0);
+}
+
+#[test]
+fn capture_playback_routes_by_symbol() {
+    let cap = std::env::temp_dir().join(format!("arb-mock-cap-{}.arbcap", std::process::id()));
+    let cfg = arb_feeds::r#gen::GenConfig {
+        symbols: 6,
+        rate_per_s: 8000,
+        duration_s: 3.0,
+        ..arb_feeds::r#gen::GenConfig::default()
+    };
+    arb_feeds::r#gen::generate(&cfg, &cap, |_| {}).unwrap();
+    let cap_s = cap.display().to_string();
+    let m = mock(&["--capture", &cap_s]);
+    let (_, body) = common::http_get(&m.addr, "/okx/api/v5/public/instruments?instType=SPOT");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["instId"] == "SOL-USDT")
+    );
+    for ex in [Exchange::Okx, Exchange::Mexc, Exchange::Kucoin] {
+        let mut c = open(&m.addr, ex);
+        for r in subscribe_requests(ex, &[btc(ex)]) {
+            c.send(&r);
+        }
+        let evs = c.pump(Duration::from_millis(1200), |_, _| {});
+        let native = btc(ex);
+        assert!(
+            evs.iter().any(|e| matches!(e, Ev::Quote(n) if n == native)),
+            "{ex}: {evs:?}"
+        );
+        assert!(
+            evs.iter().any(|e| matches!(e, Ev::Trade(n) if n == native)),
+            "{ex}: {evs:?}"
+        );
+        assert!(
+            !evs.iter()
+                .any(|e| matches!(e, Ev::Quote(n) | Ev::Trade(n) if n != native)),
+            "{ex}: other symbols"
+        );
+    }
+    let _ = std::fs::remove_file(&cap);
 }

@@ -69,6 +69,10 @@ pub(crate) struct MockArgs {
     /// Seed of the synthetic market.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Play this capture (`arb gen` output or a recording) at its recorded pace, looping,
+    /// instead of the synthetic market; REST then lists the capture's symbols.
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
     /// Multiplies every heartbeat interval and timeout (server pings, client-ping
     /// timeouts, KuCoin's pingInterval), e.g. 0.01 for fast tests.
     #[arg(long, default_value_t = 1.0, value_name = "F")]
@@ -110,6 +114,15 @@ pub(crate) struct MockArgs {
     /// Stop after this many seconds (default: run until SIGTERM / Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
+}
+
+/// Where market data comes from.
+#[derive(Debug)]
+enum Source {
+    /// The synthetic generator.
+    Generator(Box<Generator>),
+    /// A capture file's bytes.
+    Capture(Vec<u8>),
 }
 
 /// Counters of one venue, served by `GET /mock/stats`.
@@ -293,8 +306,20 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         start_ns: clock::wall_ns(),
     };
-    let generator = Generator::new(&gen_cfg).context("building the synthetic market")?;
-    let universe = Universe::build(&gen_cfg).context("building the symbol listings")?;
+    let (source, universe) = match &args.capture {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let universe = feed::capture_universe(&bytes)
+                .with_context(|| format!("reading the capture {}", path.display()))?;
+            (Source::Capture(bytes), universe)
+        }
+        None => {
+            let generator = Generator::new(&gen_cfg).context("building the synthetic market")?;
+            let universe = Universe::build(&gen_cfg).context("building the symbol listings")?;
+            (Source::Generator(Box::new(generator)), universe)
+        }
+    };
 
     let listener =
         TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
@@ -357,7 +382,10 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         let cfg = gen_cfg;
         std::thread::Builder::new()
             .name("mock-feed".into())
-            .spawn(move || feed::run(&shared, generator, cfg))?
+            .spawn(move || match source {
+                Source::Generator(g) => feed::run(&shared, *g, cfg),
+                Source::Capture(bytes) => feed::run_capture(&shared, &bytes),
+            })?
     };
     listener.set_nonblocking(true)?;
     let mut next_log = Duration::from_secs(10);
