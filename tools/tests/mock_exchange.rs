@@ -145,6 +145,10 @@ impl Client {
                 Message::Text(t) => (FrameKind::Text, t.as_bytes().to_vec()),
                 Message::Binary(b) => (FrameKind::Binary, b.to_vec()),
                 Message::Ping(p) => (FrameKind::Ping, p.to_vec()),
+                Message::Pong(_) => {
+                    evs.push(Ev::Control(ControlKind::Pong, None, Some("ws_pong".into())));
+                    continue;
+                }
                 Message::Close(c) => {
                     evs.push(Ev::Closed(c.map(|c| u16::from(c.code))));
                     return evs;
@@ -494,6 +498,7 @@ fn silent_after_stops_everything_but_keeps_the_socket() {
     // Let the queue drain past the silence point, then expect nothing, not even a pong.
     c.pump(Duration::from_millis(400), |_, _| {});
     c.send(arb_feeds::bybit::PING_REQUEST);
+    c.ws.send(Message::Ping(b"hello".to_vec().into())).unwrap();
     let after = c.pump(Duration::from_millis(1000), |_, _| {});
     assert!(after.is_empty(), "{after:?}");
     // Still open: a write goes through.
@@ -501,12 +506,38 @@ fn silent_after_stops_everything_but_keeps_the_socket() {
 }
 
 #[test]
+fn binance_streams_named_in_the_url_are_subscribed() {
+    let m = mock(&["--symbols", "4", "--rate", "4000"]);
+    let mut c = Client::connect(
+        &m.addr,
+        Exchange::Binance,
+        "?streams=btcusdt@bookTicker/btcusdt@trade",
+    );
+    let evs = c.pump(Duration::from_millis(1000), |_, _| {});
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Ev::Quote(n) if n == "BTCUSDT")),
+        "{evs:?}"
+    );
+    assert!(
+        !evs.iter()
+            .any(|e| matches!(e, Ev::Quote(n) if n != "BTCUSDT")),
+        "{evs:?}"
+    );
+}
+
+#[test]
 fn client_that_never_pings_is_closed() {
     let m = mock(&["--symbols", "4", "--heartbeat-scale", "0.05"]);
-    // OKX: 30 s without a message, scaled to 1.5 s.
-    let mut c = open(&m.addr, Exchange::Okx);
-    let evs = c.pump(Duration::from_secs(4), |_, _| {});
-    assert!(matches!(evs.last(), Some(Ev::Closed(_))), "{evs:?}");
+    // OKX: 30 s without a message, scaled to 1.5 s; MEXC: 30 s without a subscription
+    // (it is pinged, so only that rule applies).
+    let mut okx = open(&m.addr, Exchange::Okx);
+    let mut mexc = open(&m.addr, Exchange::Mexc);
+    mexc.send(arb_feeds::mexc::PING_REQUEST);
+    let evs = okx.pump(Duration::from_secs(4), |_, _| {});
+    assert!(matches!(evs.last(), Some(Ev::Closed(_))), "okx: {evs:?}");
+    let evs = mexc.pump(Duration::from_secs(4), |_, _| {});
+    assert!(matches!(evs.last(), Some(Ev::Closed(_))), "mexc: {evs:?}");
 }
 
 #[test]

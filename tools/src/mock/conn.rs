@@ -286,7 +286,8 @@ fn websocket(
         rx,
         data_frames: 0,
     };
-    let result = c.run(connect_id.as_deref());
+    let streams = query_param(&head.query, "streams").filter(|_| ex == Exchange::Binance);
+    let result = c.run(connect_id.as_deref(), streams);
     shared.hub.leave(&slot);
     stats.connections_open.fetch_sub(1, Ordering::Relaxed);
     result
@@ -309,7 +310,7 @@ fn would_block(e: &tungstenite::Error) -> bool {
 }
 
 impl Conn<'_> {
-    fn run(&mut self, connect_id: Option<&str>) -> io::Result<()> {
+    fn run(&mut self, connect_id: Option<&str>, url_streams: Option<&str>) -> io::Result<()> {
         let shared = self.shared;
         let stats = shared.stats(self.ex);
         let opened = shared.now();
@@ -324,6 +325,12 @@ impl Conn<'_> {
         for r in session.on_open(connect_id) {
             self.send(r)?;
         }
+        if let Some(streams) = url_streams {
+            // Binance's `/stream?streams=a/b`: subscribed on connect, no reply.
+            let params: Vec<&str> = streams.split('/').filter(|s| !s.is_empty()).collect();
+            let req = serde_json::json!({"method": "SUBSCRIBE", "params": params, "id": null});
+            let _ = session.on_text(&req.to_string(), shared, self.slot);
+        }
         self.flush()?;
         loop {
             let now = shared.now();
@@ -334,16 +341,16 @@ impl Conn<'_> {
                 VenueStats::bump(&stats.closes_by_fault);
                 return self.close(1001, "fault injection: --drop-every");
             }
-            let silent = silent_at.is_some_and(|t| now >= t);
-            if !silent {
-                match session.tick(now, stats) {
-                    Ok(replies) => {
-                        for r in replies {
-                            self.send(r)?;
-                        }
+            if silent_at.is_some_and(|t| now >= t) {
+                return self.stay_silent();
+            }
+            match session.tick(now, stats) {
+                Ok(replies) => {
+                    for r in replies {
+                        self.send(r)?;
                     }
-                    Err(Close { code, reason }) => return self.close(code, &reason),
                 }
+                Err(Close { code, reason }) => return self.close(code, &reason),
             }
             match self.ws.read() {
                 Ok(msg) => {
@@ -362,10 +369,8 @@ impl Conn<'_> {
                         }
                         Message::Ping(_) | Message::Close(_) | Message::Frame(_) => Vec::new(),
                     };
-                    if !silent {
-                        for r in replies {
-                            self.send(r)?;
-                        }
+                    for r in replies {
+                        self.send(r)?;
                     }
                 }
                 Err(e) if would_block(&e) => {}
@@ -374,11 +379,6 @@ impl Conn<'_> {
                 }
                 Err(e) => return Err(io::Error::other(e)),
             }
-            if silent {
-                // Keep the socket open but send nothing; data still drains off the queue.
-                while self.rx.try_recv().is_ok() {}
-                continue;
-            }
             for _ in 0..BATCH {
                 match self.rx.try_recv() {
                     Ok(f) => self.send_data(&f)?,
@@ -386,6 +386,31 @@ impl Conn<'_> {
                 }
             }
             self.flush()?;
+        }
+    }
+
+    /// `--silent-after`: sends nothing more (no data, replies, pings or pongs — the client's
+    /// bytes are read raw, bypassing the WebSocket layer's automatic pongs) and keeps the
+    /// socket open until the client or the server ends it.
+    fn stay_silent(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                let _ = self.ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+            // Data still drains off the queue, so the router does not count drops.
+            while self.rx.try_recv().is_ok() {}
+            match self.ws.get_mut().read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 

@@ -71,6 +71,9 @@ pub(crate) struct Session {
     server_ping_every: Option<Duration>,
     /// Binance: close when a ping stays unanswered this long.
     pong_timeout: Option<Duration>,
+    /// MEXC: close when nothing is subscribed this long after opening.
+    unsubscribed_timeout: Option<Duration>,
+    opened: Duration,
     last_heard: Duration,
     next_ping: Option<Duration>,
     unanswered_since: Option<Duration>,
@@ -110,6 +113,8 @@ impl Session {
             client_timeout,
             server_ping_every,
             pong_timeout,
+            unsubscribed_timeout: (ex == Exchange::Mexc).then(|| s(30.0)),
+            opened: now,
             last_heard: now,
             next_ping: server_ping_every.map(|d| now + d),
             unanswered_since: None,
@@ -139,6 +144,15 @@ impl Session {
             return Err(Close {
                 code: 1000,
                 reason: "no ping from the client".into(),
+            });
+        }
+        if let Some(t) = self.unsubscribed_timeout
+            && self.topics.is_empty()
+            && now.saturating_sub(self.opened) > t
+        {
+            return Err(Close {
+                code: 1000,
+                reason: "no valid subscription".into(),
             });
         }
         if let (Some(t), Some(since)) = (self.pong_timeout, self.unanswered_since)
