@@ -70,7 +70,8 @@ pub(crate) struct MockArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Play this capture (`arb gen` output or a recording) at its recorded pace, looping,
-    /// instead of the synthetic market; REST then lists the capture's symbols.
+    /// instead of the synthetic market (--symbols, --rate, --seed are then unused); REST
+    /// lists the capture's symbols.
     #[arg(long, value_name = "FILE")]
     capture: Option<PathBuf>,
     /// Multiplies every heartbeat interval and timeout (server pings, client-ping
@@ -80,7 +81,8 @@ pub(crate) struct MockArgs {
     /// Close every connection (of --fault-venues) every this many seconds.
     #[arg(long, value_name = "SECONDS")]
     drop_every: Option<f64>,
-    /// Venues the faults apply to, comma-separated (default: all).
+    /// Venues that --drop-every, --silent-after, --malformed-every and --oversize-every
+    /// apply to, comma-separated (default: all).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     fault_venues: Vec<String>,
     /// A connection stops sending anything (data, pings, replies) this many seconds after
