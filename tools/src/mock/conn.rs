@@ -219,7 +219,24 @@ fn respond(stream: &mut Stream, status: u16, ctype: &str, body: &str) -> io::Res
         s.conn.send_close_notify();
         let _ = s.flush();
     }
+    linger(stream.tcp());
     Ok(())
+}
+
+/// Half-closes after an answer and reads off whatever the client still sends (an unread
+/// body, a chunked terminator) for a moment, so closing does not reset the connection
+/// before the client has read the answer.
+fn linger(tcp: &TcpStream) {
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let _ = tcp.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut sink = [0u8; 4096];
+    let mut reader = tcp;
+    for _ in 0..64 {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// The value of `key` in a query string.
