@@ -496,7 +496,7 @@ fn silent_after_stops_everything_but_keeps_the_socket() {
         "{before:?}"
     );
     // Let the queue drain past the silence point, then expect nothing, not even a pong.
-    c.pump(Duration::from_millis(400), |_, _| {});
+    c.pump(Duration::from_millis(700), |_, _| {});
     c.send(arb_feeds::bybit::PING_REQUEST);
     c.ws.send(Message::Ping(b"hello".to_vec().into())).unwrap();
     let after = c.pump(Duration::from_millis(1000), |_, _| {});

@@ -26,8 +26,10 @@ pub(crate) const TRADE: u8 = 2;
 /// Subscription bit: KuCoin's `/spotMarket/level1` book channel.
 pub(crate) const LEVEL1: u8 = 4;
 
-/// Seconds of market generated before the generator is rebuilt from now.
-pub(crate) const LOOP_SECS: f64 = 60.0;
+/// Seconds of market generated before the generator is rebuilt from now (prices then
+/// restart from a fresh walk, so keep the seams rare; the generator is pull-based, so a
+/// long run costs no memory).
+pub(crate) const LOOP_SECS: f64 = 3600.0;
 
 /// One market-data frame on its way to a connection.
 #[derive(Debug, Clone)]

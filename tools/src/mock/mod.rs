@@ -303,7 +303,8 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         symbols: args.symbols,
         venues: Exchange::ALL.to_vec(),
         rate_per_s: args.rate,
-        duration_s: feed::LOOP_SECS,
+        // Within the generator's message cap at any rate.
+        duration_s: feed::LOOP_SECS.min(1e9 / args.rate as f64).max(1.0),
         trade_fraction: 0.2,
         seed: args.seed,
         start_ns: clock::wall_ns(),
