@@ -848,3 +848,23 @@ fn capture_playback_routes_by_symbol() {
     }
     let _ = std::fs::remove_file(&cap);
 }
+
+#[test]
+fn bitget_first_trade_push_is_a_snapshot() {
+    let m = mock(&["--symbols", "4", "--rate", "8000"]);
+    let mut c = open(&m.addr, Exchange::Bitget);
+    for r in subscribe_requests(Exchange::Bitget, &["BTCUSDT"]) {
+        c.send(&r);
+    }
+    let mut actions = Vec::new();
+    let t = Stopwatch::start();
+    while actions.len() < 3 && t.elapsed() < Duration::from_secs(5) {
+        if let Ok(Message::Text(txt)) = c.ws.read()
+            && txt.contains(r#""channel":"trade""#)
+            && !txt.contains(r#""event""#)
+        {
+            actions.push(txt.contains(r#""action":"snapshot""#));
+        }
+    }
+    assert_eq!(actions, [true, false, false]);
+}

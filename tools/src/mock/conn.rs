@@ -302,6 +302,7 @@ fn websocket(
         slot: &slot,
         rx,
         data_frames: 0,
+        trade_snapshots: Vec::new(),
     };
     let streams = query_param(&head.query, "streams").filter(|_| ex == Exchange::Binance);
     let result = c.run(connect_id.as_deref(), streams);
@@ -319,7 +320,13 @@ struct Conn<'a> {
     rx: Receiver<Frame>,
     /// Data frames taken from the queue so far (the Nth-frame faults count these).
     data_frames: u64,
+    /// Bitget: symbols whose first trade push (a snapshot) went out.
+    trade_snapshots: Vec<bool>,
 }
+
+/// The head of a Bitget trade push as the generator writes it.
+const BITGET_TRADE_UPDATE: &[u8] =
+    br#"{"action":"update","arg":{"instType":"SPOT","channel":"trade""#;
 
 /// Whether a read or write error just means "nothing yet".
 fn would_block(e: &tungstenite::Error) -> bool {
@@ -436,6 +443,7 @@ impl Conn<'_> {
         self.data_frames += 1;
         let faults = &self.shared.faults;
         let bytes = match faults.mutation(self.ex, self.data_frames) {
+            Mutation::None if self.ex == Exchange::Bitget => self.bitget_snapshot(f),
             Mutation::None => f.bytes.clone(),
             Mutation::Malformed => Bytes::from(faults::malformed(self.ex, &f.bytes)),
             Mutation::Oversize => {
@@ -459,6 +467,26 @@ impl Conn<'_> {
         self.write(msg)?;
         VenueStats::bump(&self.shared.stats(self.ex).frames_sent);
         Ok(())
+    }
+
+    /// Bitget's first trade push per symbol after subscribing is a snapshot (§7): the
+    /// first trade frame of each symbol on this connection goes out as `"action":"snapshot"`.
+    fn bitget_snapshot(&mut self, f: &Frame) -> Bytes {
+        if !f.bytes.starts_with(BITGET_TRADE_UPDATE) {
+            return f.bytes.clone();
+        }
+        let i = f.symbol.index();
+        if self.trade_snapshots.len() <= i {
+            self.trade_snapshots.resize(i + 1, false);
+        }
+        if std::mem::replace(&mut self.trade_snapshots[i], true) {
+            return f.bytes.clone();
+        }
+        let rest = &f.bytes[br#"{"action":"update""#.len()..];
+        let mut v = Vec::with_capacity(f.bytes.len() + 2);
+        v.extend_from_slice(br#"{"action":"snapshot""#);
+        v.extend_from_slice(rest);
+        Bytes::from(v)
     }
 
     fn send(&mut self, r: Reply) -> io::Result<()> {

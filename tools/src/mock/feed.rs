@@ -38,6 +38,8 @@ pub(crate) struct Frame {
     pub(crate) binary: bool,
     /// The payload, shared by every receiving connection.
     pub(crate) bytes: Bytes,
+    /// The symbol it is about.
+    pub(crate) symbol: SymbolId,
 }
 
 /// One open WebSocket connection as the router sees it.
@@ -153,7 +155,7 @@ impl Hub {
 }
 
 /// Rewrites a KuCoin `/market/ticker` push into the `/spotMarket/level1` layout.
-fn kucoin_level1(ticker: &[u8]) -> Option<Frame> {
+fn kucoin_level1(ticker: &[u8], symbol: SymbolId) -> Option<Frame> {
     let v: serde_json::Value = serde_json::from_slice(ticker).ok()?;
     let topic = v.get("topic")?.as_str()?;
     let sym = topic.rsplit(':').next()?;
@@ -170,6 +172,7 @@ fn kucoin_level1(ticker: &[u8]) -> Option<Frame> {
     Some(Frame {
         binary: false,
         bytes: Bytes::from(out.into_bytes()),
+        symbol,
     })
 }
 
@@ -203,6 +206,7 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
             let frame = Frame {
                 binary: matches!(f.record.kind, RecordKind::Binary),
                 bytes: Bytes::copy_from_slice(f.record.payload),
+                symbol: sym,
             };
             let payload = f.record.payload;
             shared.hub.route(
@@ -210,7 +214,7 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
                 sym,
                 bit,
                 &frame,
-                || kucoin_level1(payload),
+                || kucoin_level1(payload, sym),
                 shared.stats(ex),
             );
         }
@@ -342,6 +346,7 @@ pub(crate) fn run_capture(shared: &Shared, bytes: &[u8]) {
             let frame = Frame {
                 binary: matches!(rec.kind, RecordKind::Binary),
                 bytes: Bytes::copy_from_slice(rec.payload),
+                symbol: c.symbol,
             };
             let ex = rec.exchange;
             shared.hub.route(
@@ -367,7 +372,7 @@ mod tests {
     #[test]
     fn kucoin_ticker_becomes_level1() {
         let t = br#"{"type":"message","topic":"/market/ticker:BTC-USDT","subject":"trade.ticker","data":{"bestAsk":"2","bestAskSize":"3","bestBid":"1","bestBidSize":"4","price":"1","sequence":"5","size":"1","time":1700000000000}}"#;
-        let f = kucoin_level1(t).expect("converted");
+        let f = kucoin_level1(t, SymbolId(0)).expect("converted");
         let mut d = arb_feeds::AnyDecoder::new(Exchange::Kucoin);
         let mut quotes = 0;
         arb_feeds::FrameDecoder::decode(&mut d, arb_feeds::FrameKind::Text, &f.bytes, &mut |x| {
