@@ -119,6 +119,21 @@ impl Client {
         self.ws.send(Message::text(text)).unwrap();
     }
 
+    /// Reads until an event matches `pred` (or `max` passes, or the socket closes).
+    fn wait_for(&mut self, max: Duration, pred: impl Fn(&Ev) -> bool) -> Vec<Ev> {
+        let t = Stopwatch::start();
+        let mut evs = Vec::new();
+        while t.elapsed() < max {
+            let got = self.pump(Duration::from_millis(100), |_, _| {});
+            let done = got.iter().any(|e| pred(e) || matches!(e, Ev::Closed(_)));
+            evs.extend(got);
+            if done {
+                break;
+            }
+        }
+        evs
+    }
+
     /// Reads for `dur` (or until closed), decoding everything; `hook` sees every event
     /// and may answer.
     fn pump(&mut self, dur: Duration, mut hook: impl FnMut(&mut Self, &Ev)) -> Vec<Ev> {
@@ -262,12 +277,10 @@ fn open(addr: &str, ex: Exchange) -> Client {
         .unwrap();
     assert_eq!(endpoint, format!("ws://{addr}/kucoin/ws"));
     let mut c = Client::connect(addr, ex, &format!("?token={token}&connectId=test1"));
-    let evs = c.pump(Duration::from_millis(300), |_, _| {});
-    assert!(
-        evs.iter()
-            .any(|e| matches!(e, Ev::Control(ControlKind::Info, Some(id), _) if id == "test1")),
-        "no welcome: {evs:?}"
-    );
+    let welcome =
+        |e: &Ev| matches!(e, Ev::Control(ControlKind::Info, Some(id), _) if id == "test1");
+    let evs = c.wait_for(Duration::from_secs(10), welcome);
+    assert!(evs.iter().any(welcome), "no welcome: {evs:?}");
     c
 }
 
@@ -439,7 +452,9 @@ fn rejected_topics_get_the_venues_error_reply() {
         for r in subscribe_requests(ex, &[eth]) {
             c.send(&r);
         }
-        let evs = c.pump(Duration::from_millis(500), |_, _| {});
+        let evs = c.wait_for(Duration::from_secs(10), |e| {
+            matches!(e, Ev::Control(ControlKind::Error, ..))
+        });
         assert!(
             evs.iter()
                 .any(|e| matches!(e, Ev::Control(ControlKind::Error, ..))),
@@ -608,8 +623,7 @@ fn tls_stream(
     cfg: Arc<rustls::ClientConfig>,
 ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let conn = rustls::ClientConnection::new(cfg, name).unwrap();
     rustls::StreamOwned::new(conn, tcp)
@@ -673,8 +687,12 @@ fn tls_works_with_the_written_certificate_only_and_config_parses() {
 
     // WebSocket over wss.
     let s = tls_stream(&m.addr, trusted);
+    let handle = s.sock.try_clone().unwrap();
     let url = format!("wss://{}/okx/ws", m.addr);
     let (ws, _) = tungstenite::client(url.as_str(), Box::new(s) as Box<dyn ReadWrite>).unwrap();
+    handle
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     let mut c = Client::with(ws, Exchange::Okx);
     for r in subscribe_requests(Exchange::Okx, &["BTC-USDT"]) {
         c.send(&r);
