@@ -886,3 +886,16 @@ fn bitget_first_trade_push_is_a_snapshot() {
     }
     assert_eq!(actions, [true, false, false]);
 }
+
+#[test]
+fn rest_delay_holds_every_answer() {
+    let m = mock(&["--symbols", "2", "--rest-delay-ms", "400"]);
+    let t = Stopwatch::start();
+    let (s, _) = common::http_get(&m.addr, "/okx/api/v5/market/tickers?instType=SPOT");
+    assert_eq!(s, 200);
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        t.elapsed()
+    );
+}

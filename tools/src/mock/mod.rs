@@ -269,6 +269,11 @@ fn tls_config(out: &std::path::Path) -> anyhow::Result<Arc<rustls::ServerConfig>
     Ok(Arc::new(cfg))
 }
 
+/// Runs the mock exchange until SIGTERM / SIGINT (or `--duration`).
+///
+/// # Errors
+/// Invalid arguments, an unreadable capture, the address cannot be bound, or the
+/// certificate cannot be made or written.
 pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.symbols > 0 && args.rate > 0,
