@@ -219,7 +219,24 @@ fn respond(stream: &mut Stream, status: u16, ctype: &str, body: &str) -> io::Res
         s.conn.send_close_notify();
         let _ = s.flush();
     }
+    linger(stream.tcp());
     Ok(())
+}
+
+/// Half-closes after an answer and reads off whatever the client still sends (an unread
+/// body, a chunked terminator) for a moment, so closing does not reset the connection
+/// before the client has read the answer.
+fn linger(tcp: &TcpStream) {
+    let _ = tcp.shutdown(std::net::Shutdown::Write);
+    let _ = tcp.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut sink = [0u8; 4096];
+    let mut reader = tcp;
+    for _ in 0..64 {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// The value of `key` in a query string.
@@ -285,8 +302,10 @@ fn websocket(
         slot: &slot,
         rx,
         data_frames: 0,
+        trade_snapshots: Vec::new(),
     };
-    let result = c.run(connect_id.as_deref());
+    let streams = query_param(&head.query, "streams").filter(|_| ex == Exchange::Binance);
+    let result = c.run(connect_id.as_deref(), streams);
     shared.hub.leave(&slot);
     stats.connections_open.fetch_sub(1, Ordering::Relaxed);
     result
@@ -301,7 +320,13 @@ struct Conn<'a> {
     rx: Receiver<Frame>,
     /// Data frames taken from the queue so far (the Nth-frame faults count these).
     data_frames: u64,
+    /// Bitget: symbols whose first trade push (a snapshot) went out.
+    trade_snapshots: Vec<bool>,
 }
+
+/// The head of a Bitget trade push as the generator writes it.
+const BITGET_TRADE_UPDATE: &[u8] =
+    br#"{"action":"update","arg":{"instType":"SPOT","channel":"trade""#;
 
 /// Whether a read or write error just means "nothing yet".
 fn would_block(e: &tungstenite::Error) -> bool {
@@ -309,7 +334,7 @@ fn would_block(e: &tungstenite::Error) -> bool {
 }
 
 impl Conn<'_> {
-    fn run(&mut self, connect_id: Option<&str>) -> io::Result<()> {
+    fn run(&mut self, connect_id: Option<&str>, url_streams: Option<&str>) -> io::Result<()> {
         let shared = self.shared;
         let stats = shared.stats(self.ex);
         let opened = shared.now();
@@ -324,6 +349,12 @@ impl Conn<'_> {
         for r in session.on_open(connect_id) {
             self.send(r)?;
         }
+        if let Some(streams) = url_streams {
+            // Binance's `/stream?streams=a/b`: subscribed on connect, no reply.
+            let params: Vec<&str> = streams.split('/').filter(|s| !s.is_empty()).collect();
+            let req = serde_json::json!({"method": "SUBSCRIBE", "params": params, "id": null});
+            let _ = session.on_text(&req.to_string(), shared, self.slot);
+        }
         self.flush()?;
         loop {
             let now = shared.now();
@@ -334,16 +365,16 @@ impl Conn<'_> {
                 VenueStats::bump(&stats.closes_by_fault);
                 return self.close(1001, "fault injection: --drop-every");
             }
-            let silent = silent_at.is_some_and(|t| now >= t);
-            if !silent {
-                match session.tick(now, stats) {
-                    Ok(replies) => {
-                        for r in replies {
-                            self.send(r)?;
-                        }
+            if silent_at.is_some_and(|t| now >= t) {
+                return self.stay_silent();
+            }
+            match session.tick(now, stats) {
+                Ok(replies) => {
+                    for r in replies {
+                        self.send(r)?;
                     }
-                    Err(Close { code, reason }) => return self.close(code, &reason),
                 }
+                Err(Close { code, reason }) => return self.close(code, &reason),
             }
             match self.ws.read() {
                 Ok(msg) => {
@@ -362,10 +393,8 @@ impl Conn<'_> {
                         }
                         Message::Ping(_) | Message::Close(_) | Message::Frame(_) => Vec::new(),
                     };
-                    if !silent {
-                        for r in replies {
-                            self.send(r)?;
-                        }
+                    for r in replies {
+                        self.send(r)?;
                     }
                 }
                 Err(e) if would_block(&e) => {}
@@ -373,11 +402,6 @@ impl Conn<'_> {
                     return Ok(());
                 }
                 Err(e) => return Err(io::Error::other(e)),
-            }
-            if silent {
-                // Keep the socket open but send nothing; data still drains off the queue.
-                while self.rx.try_recv().is_ok() {}
-                continue;
             }
             for _ in 0..BATCH {
                 match self.rx.try_recv() {
@@ -389,11 +413,37 @@ impl Conn<'_> {
         }
     }
 
+    /// `--silent-after`: sends nothing more (no data, replies, pings or pongs — the client's
+    /// bytes are read raw, bypassing the WebSocket layer's automatic pongs) and keeps the
+    /// socket open until the client or the server ends it.
+    fn stay_silent(&mut self) -> io::Result<()> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                let _ = self.ws.get_ref().tcp().shutdown(std::net::Shutdown::Both);
+                return Ok(());
+            }
+            // Data still drains off the queue, so the router does not count drops.
+            while self.rx.try_recv().is_ok() {}
+            match self.ws.get_mut().read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Writes a data frame, applying the Nth-frame faults.
     fn send_data(&mut self, f: &Frame) -> io::Result<()> {
         self.data_frames += 1;
         let faults = &self.shared.faults;
         let bytes = match faults.mutation(self.ex, self.data_frames) {
+            Mutation::None if self.ex == Exchange::Bitget => self.bitget_snapshot(f),
             Mutation::None => f.bytes.clone(),
             Mutation::Malformed => Bytes::from(faults::malformed(self.ex, &f.bytes)),
             Mutation::Oversize => {
@@ -417,6 +467,26 @@ impl Conn<'_> {
         self.write(msg)?;
         VenueStats::bump(&self.shared.stats(self.ex).frames_sent);
         Ok(())
+    }
+
+    /// Bitget's first trade push per symbol after subscribing is a snapshot (§7): the
+    /// first trade frame of each symbol on this connection goes out as `"action":"snapshot"`.
+    fn bitget_snapshot(&mut self, f: &Frame) -> Bytes {
+        if !f.bytes.starts_with(BITGET_TRADE_UPDATE) {
+            return f.bytes.clone();
+        }
+        let i = f.symbol.index();
+        if self.trade_snapshots.len() <= i {
+            self.trade_snapshots.resize(i + 1, false);
+        }
+        if std::mem::replace(&mut self.trade_snapshots[i], true) {
+            return f.bytes.clone();
+        }
+        let rest = &f.bytes[br#"{"action":"update""#.len()..];
+        let mut v = Vec::with_capacity(f.bytes.len() + 2);
+        v.extend_from_slice(br#"{"action":"snapshot""#);
+        v.extend_from_slice(rest);
+        Bytes::from(v)
     }
 
     fn send(&mut self, r: Reply) -> io::Result<()> {

@@ -23,7 +23,7 @@ pub(crate) struct Faults {
     pub(crate) oversize_every: Option<u64>,
     /// Size of an oversize frame (BingX: inflated size).
     pub(crate) oversize_bytes: usize,
-    /// Topics containing this text are rejected (on every venue).
+    /// Topics containing this text, ignoring ASCII case, are rejected (on every venue).
     pub(crate) reject_topic: Option<String>,
 }
 
@@ -33,11 +33,15 @@ impl Faults {
         self.venues.contains(&ex)
     }
 
-    /// Returns `true` when `topic` is to be rejected.
+    /// Returns `true` when `topic` is to be rejected: it contains the pattern, ignoring
+    /// ASCII case (Binance spells streams in lower case, payloads in upper case).
     pub(crate) fn rejects(&self, topic: &str) -> bool {
-        self.reject_topic
-            .as_deref()
-            .is_some_and(|p| topic.contains(p))
+        self.reject_topic.as_deref().is_some_and(|p| {
+            topic
+                .as_bytes()
+                .windows(p.len().max(1))
+                .any(|w| w.eq_ignore_ascii_case(p.as_bytes()))
+        })
     }
 
     /// Returns the next forced drop after `now` (time since the server started) for a

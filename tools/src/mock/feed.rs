@@ -1,5 +1,5 @@
-//! The mock exchange's market data: the synthetic generator paced against the wall clock,
-//! and the hub that routes each quote or trade frame to the connections of its venue that
+//! The mock exchange's market data: the synthetic generator (or a capture) paced against
+//! the wall clock, and the hub that routes each quote or trade frame to the connections of its venue that
 //! subscribed to that symbol's channel, through bounded per-connection queues (a full
 //! queue drops the frame and counts it).
 
@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arb_engine::clock::{self, Stopwatch};
-use arb_engine::{Exchange, SymbolId};
-use arb_feeds::capture::RecordKind;
+use arb_engine::{Exchange, SymbolId, SymbolRegistry};
+use arb_feeds::capture::{CaptureReader, Record, RecordKind};
 use arb_feeds::r#gen::{FrameInfo, GenConfig, Generator};
+use arb_feeds::{AnyDecoder, Decoded, FrameDecoder, FrameKind};
+use rustc_hash::FxHashMap;
 use tungstenite::Bytes;
 
+use super::rest::Universe;
 use super::{Shared, VenueStats};
 
 /// Subscription bit: the venue's book-ticker channel (KuCoin: `/market/ticker`).
@@ -23,8 +26,10 @@ pub(crate) const TRADE: u8 = 2;
 /// Subscription bit: KuCoin's `/spotMarket/level1` book channel.
 pub(crate) const LEVEL1: u8 = 4;
 
-/// Seconds of market generated before the generator is rebuilt from now.
-pub(crate) const LOOP_SECS: f64 = 60.0;
+/// Seconds of market generated before the generator is rebuilt from now (prices then
+/// restart from a fresh walk, so keep the seams rare; the generator is pull-based, so a
+/// long run costs no memory).
+pub(crate) const LOOP_SECS: f64 = 3600.0;
 
 /// One market-data frame on its way to a connection.
 #[derive(Debug, Clone)]
@@ -33,6 +38,8 @@ pub(crate) struct Frame {
     pub(crate) binary: bool,
     /// The payload, shared by every receiving connection.
     pub(crate) bytes: Bytes,
+    /// The symbol it is about.
+    pub(crate) symbol: SymbolId,
 }
 
 /// One open WebSocket connection as the router sees it.
@@ -148,7 +155,7 @@ impl Hub {
 }
 
 /// Rewrites a KuCoin `/market/ticker` push into the `/spotMarket/level1` layout.
-fn kucoin_level1(ticker: &[u8]) -> Option<Frame> {
+fn kucoin_level1(ticker: &[u8], symbol: SymbolId) -> Option<Frame> {
     let v: serde_json::Value = serde_json::from_slice(ticker).ok()?;
     let topic = v.get("topic")?.as_str()?;
     let sym = topic.rsplit(':').next()?;
@@ -165,6 +172,7 @@ fn kucoin_level1(ticker: &[u8]) -> Option<Frame> {
     Some(Frame {
         binary: false,
         bytes: Bytes::from(out.into_bytes()),
+        symbol,
     })
 }
 
@@ -198,6 +206,7 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
             let frame = Frame {
                 binary: matches!(f.record.kind, RecordKind::Binary),
                 bytes: Bytes::copy_from_slice(f.record.payload),
+                symbol: sym,
             };
             let payload = f.record.payload;
             shared.hub.route(
@@ -205,7 +214,7 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
                 sym,
                 bit,
                 &frame,
-                || kucoin_level1(payload),
+                || kucoin_level1(payload, sym),
                 shared.stats(ex),
             );
         }
@@ -222,6 +231,140 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
     }
 }
 
+/// Decoders per (venue, connection) of a capture, to find each record's symbol.
+#[derive(Debug, Default)]
+struct Classifier {
+    decoders: FxHashMap<(usize, u16), AnyDecoder>,
+}
+
+/// What a capture record is to the router.
+#[derive(Debug, Clone, Copy)]
+struct Class {
+    symbol: SymbolId,
+    bit: u8,
+    /// Bid and ask of a quote.
+    touch: Option<(f64, f64)>,
+}
+
+impl Classifier {
+    /// Decodes `rec` and returns its first quote's or trade's symbol and channel; `None` for
+    /// control traffic, connection events and symbols the registry does not know.
+    fn classify(&mut self, reg: &SymbolRegistry, rec: &Record<'_>) -> Option<Class> {
+        let ex = rec.exchange;
+        let dec = self
+            .decoders
+            .entry((ex.index(), rec.conn_id))
+            .or_insert_with(|| AnyDecoder::new(ex));
+        let kind = match rec.kind {
+            RecordKind::Text => FrameKind::Text,
+            RecordKind::Binary => FrameKind::Binary,
+            RecordKind::Connected | RecordKind::Disconnected => {
+                dec.reset_session();
+                return None;
+            }
+            _ => return None,
+        };
+        let mut class = None;
+        let _ = dec.decode(kind, rec.payload, &mut |d| {
+            if class.is_some() {
+                return;
+            }
+            class = match d {
+                Decoded::Quote(q) => reg.lookup(ex, q.native).map(|symbol| Class {
+                    symbol,
+                    bit: BOOK,
+                    touch: Some((q.bid_px, q.ask_px)),
+                }),
+                Decoded::Trade(t) => reg.lookup(ex, t.native).map(|symbol| Class {
+                    symbol,
+                    bit: TRADE,
+                    touch: None,
+                }),
+                Decoded::Control(_) => None,
+            };
+        });
+        class
+    }
+}
+
+/// Lists a capture's symbols, priced from its first quotes.
+///
+/// # Errors
+/// The capture's header or symbol table is invalid.
+pub(crate) fn capture_universe(bytes: &[u8]) -> anyhow::Result<Universe> {
+    let reader = CaptureReader::new(bytes)?;
+    let reg = reader.symbols()?;
+    let mut px = vec![None; reg.len()];
+    let mut cls = Classifier::default();
+    for rec in reader.records().take(2_000_000) {
+        if let Some(Class {
+            symbol,
+            touch: Some(t),
+            ..
+        }) = cls.classify(&reg, &rec)
+            && let Some(slot @ None) = px.get_mut(symbol.index())
+        {
+            *slot = Some(t);
+        }
+    }
+    Ok(Universe::new(reg, &px))
+}
+
+/// Plays a capture at its recorded pace, looping, routing each data record by the symbol
+/// and channel its decoded content names (KuCoin book frames go to both book topics as
+/// recorded, without conversion).
+pub(crate) fn run_capture(shared: &Shared, bytes: &[u8]) {
+    let reader = match CaptureReader::new(bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("mock-exchange: capture unreadable: {e}");
+            return;
+        }
+    };
+    let reg = shared.universe.registry();
+    loop {
+        let t0 = Stopwatch::start();
+        let mut first_ts = None;
+        let mut cls = Classifier::default();
+        let mut routed = 0u64;
+        for rec in reader.records() {
+            if routed.is_multiple_of(1024) && shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let Some(c) = cls.classify(reg, &rec) else {
+                continue;
+            };
+            routed += 1;
+            let base = *first_ts.get_or_insert(rec.recv_ts_ns);
+            let due = Duration::from_nanos((rec.recv_ts_ns - base).max(0) as u64);
+            while t0.elapsed() + Duration::from_micros(500) < due {
+                std::thread::sleep(Duration::from_millis(1));
+                if shared.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+            let frame = Frame {
+                binary: matches!(rec.kind, RecordKind::Binary),
+                bytes: Bytes::copy_from_slice(rec.payload),
+                symbol: c.symbol,
+            };
+            let ex = rec.exchange;
+            shared.hub.route(
+                ex,
+                c.symbol,
+                c.bit,
+                &frame,
+                || Some(frame.clone()),
+                shared.stats(ex),
+            );
+        }
+        if routed == 0 {
+            tracing::error!("mock-exchange: the capture has no quote or trade of a listed symbol");
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +372,7 @@ mod tests {
     #[test]
     fn kucoin_ticker_becomes_level1() {
         let t = br#"{"type":"message","topic":"/market/ticker:BTC-USDT","subject":"trade.ticker","data":{"bestAsk":"2","bestAskSize":"3","bestBid":"1","bestBidSize":"4","price":"1","sequence":"5","size":"1","time":1700000000000}}"#;
-        let f = kucoin_level1(t).expect("converted");
+        let f = kucoin_level1(t, SymbolId(0)).expect("converted");
         let mut d = arb_feeds::AnyDecoder::new(Exchange::Kucoin);
         let mut quotes = 0;
         arb_feeds::FrameDecoder::decode(&mut d, arb_feeds::FrameKind::Text, &f.bytes, &mut |x| {

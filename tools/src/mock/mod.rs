@@ -69,6 +69,11 @@ pub(crate) struct MockArgs {
     /// Seed of the synthetic market.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Play this capture (`arb gen` output or a recording) at its recorded pace, looping,
+    /// instead of the synthetic market (--symbols, --rate, --seed are then unused); REST
+    /// lists the capture's symbols.
+    #[arg(long, value_name = "FILE")]
+    capture: Option<PathBuf>,
     /// Multiplies every heartbeat interval and timeout (server pings, client-ping
     /// timeouts, KuCoin's pingInterval), e.g. 0.01 for fast tests.
     #[arg(long, default_value_t = 1.0, value_name = "F")]
@@ -76,7 +81,8 @@ pub(crate) struct MockArgs {
     /// Close every connection (of --fault-venues) every this many seconds.
     #[arg(long, value_name = "SECONDS")]
     drop_every: Option<f64>,
-    /// Venues the faults apply to, comma-separated (default: all).
+    /// Venues that --drop-every, --silent-after, --malformed-every and --oversize-every
+    /// apply to, comma-separated (default: all).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     fault_venues: Vec<String>,
     /// A connection stops sending anything (data, pings, replies) this many seconds after
@@ -93,7 +99,8 @@ pub(crate) struct MockArgs {
     /// Size of an oversize frame, bytes (for BingX: inflated size).
     #[arg(long, default_value_t = 2 * 1024 * 1024, value_name = "BYTES")]
     oversize_bytes: usize,
-    /// Subscriptions whose topic or symbol contains this text get the venue's error reply.
+    /// Subscriptions whose topic or symbol contains this text (ASCII case ignored) get the
+    /// venue's error reply, on every venue.
     #[arg(long, value_name = "PATTERN")]
     reject_topic: Option<String>,
     /// Enforce Binance's 5 and Bitget's 10 incoming messages per second: close with
@@ -109,6 +116,15 @@ pub(crate) struct MockArgs {
     /// Stop after this many seconds (default: run until SIGTERM / Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
+}
+
+/// Where market data comes from.
+#[derive(Debug)]
+enum Source {
+    /// The synthetic generator.
+    Generator(Box<Generator>),
+    /// A capture file's bytes.
+    Capture(Vec<u8>),
 }
 
 /// Counters of one venue, served by `GET /mock/stats`.
@@ -253,6 +269,11 @@ fn tls_config(out: &std::path::Path) -> anyhow::Result<Arc<rustls::ServerConfig>
     Ok(Arc::new(cfg))
 }
 
+/// Runs the mock exchange until SIGTERM / SIGINT (or `--duration`).
+///
+/// # Errors
+/// Invalid arguments, an unreadable capture, the address cannot be bound, or the
+/// certificate cannot be made or written.
 pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.symbols > 0 && args.rate > 0,
@@ -287,13 +308,26 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         symbols: args.symbols,
         venues: Exchange::ALL.to_vec(),
         rate_per_s: args.rate,
-        duration_s: feed::LOOP_SECS,
+        // Within the generator's message cap at any rate.
+        duration_s: feed::LOOP_SECS.min(1e9 / args.rate as f64).max(1.0),
         trade_fraction: 0.2,
         seed: args.seed,
         start_ns: clock::wall_ns(),
     };
-    let generator = Generator::new(&gen_cfg).context("building the synthetic market")?;
-    let universe = Universe::build(&gen_cfg).context("building the symbol listings")?;
+    let (source, universe) = match &args.capture {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let universe = feed::capture_universe(&bytes)
+                .with_context(|| format!("reading the capture {}", path.display()))?;
+            (Source::Capture(bytes), universe)
+        }
+        None => {
+            let generator = Generator::new(&gen_cfg).context("building the synthetic market")?;
+            let universe = Universe::build(&gen_cfg).context("building the symbol listings")?;
+            (Source::Generator(Box::new(generator)), universe)
+        }
+    };
 
     let listener =
         TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
@@ -356,7 +390,10 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         let cfg = gen_cfg;
         std::thread::Builder::new()
             .name("mock-feed".into())
-            .spawn(move || feed::run(&shared, generator, cfg))?
+            .spawn(move || match source {
+                Source::Generator(g) => feed::run(&shared, *g, cfg),
+                Source::Capture(bytes) => feed::run_capture(&shared, &bytes),
+            })?
     };
     listener.set_nonblocking(true)?;
     let mut next_log = Duration::from_secs(10);

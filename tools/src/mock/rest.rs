@@ -12,6 +12,8 @@ use super::Shared;
 /// One listing as REST shows it.
 #[derive(Debug, Clone)]
 struct Listing {
+    /// Native symbol per venue (by [`Exchange::index`]); `None` where not listed.
+    natives: [Option<String>; Exchange::COUNT],
     base: String,
     quote: String,
     /// Open for trading.
@@ -102,11 +104,18 @@ impl Universe {
                 seen += 1;
             }
         }
+        Ok(Universe::new(registry, &px))
+    }
+
+    /// Lists `registry`'s symbols (a capture's) with the prices in `px` (by id; `None`
+    /// when no quote was seen), plus the extra listings.
+    pub(crate) fn new(registry: SymbolRegistry, px: &[Option<(f64, f64)>]) -> Universe {
+        let n = registry.len();
         let mut listings = Vec::with_capacity(n + EXTRAS.len());
-        for (i, p) in px.iter().enumerate() {
+        for i in 0..n {
             let id = SymbolId(i as u32);
-            let (bid, ask) = p.unwrap_or((1.0, 1.0001));
-            listings.push(Listing::new(
+            let (bid, ask) = px.get(i).copied().flatten().unwrap_or((1.0, 1.0001));
+            let mut l = Listing::new(
                 registry.base(id),
                 registry.quote(id),
                 true,
@@ -114,7 +123,9 @@ impl Universe {
                 ask,
                 // Zipf-like: the busiest a few billion, the tail well under a million.
                 2.0e9 / ((i + 1) as f64).powf(1.5),
-            ));
+            );
+            l.natives = Exchange::ALL.map(|ex| registry.native(id, ex).map(str::to_owned));
+            listings.push(l);
         }
         for (k, &(base, quote, trading, p)) in EXTRAS.iter().enumerate() {
             listings.push(Listing::new(
@@ -126,12 +137,17 @@ impl Universe {
                 3.0e7 / (k + 1) as f64,
             ));
         }
-        Ok(Universe { registry, listings })
+        Universe { registry, listings }
     }
 
     /// Returns the generator's id of `native` on `ex`, if it is one of its symbols.
     pub(crate) fn lookup(&self, ex: Exchange, native: &str) -> Option<SymbolId> {
         self.registry.lookup(ex, native)
+    }
+
+    /// Returns the symbol table of the market.
+    pub(crate) fn registry(&self) -> &SymbolRegistry {
+        &self.registry
     }
 
     /// Returns the number of generator symbols (ids `0..len`).
@@ -144,6 +160,7 @@ impl Listing {
     fn new(base: &str, quote: &str, trading: bool, bid: f64, ask: f64, vol: f64) -> Listing {
         let d = decade(bid);
         Listing {
+            natives: Exchange::ALL.map(|ex| Some(native(ex, base, quote))),
             base: base.to_owned(),
             quote: quote.to_owned(),
             trading,
@@ -184,10 +201,10 @@ fn venue_factor(ex: Exchange, i: usize) -> f64 {
 pub(crate) fn answer(shared: &Shared, ex: Exchange, method: &str, path: &str) -> Option<Value> {
     let u = &shared.universe;
     let now = arb_engine::clock::wall_ns() / 1_000_000;
-    let rows = u.listings.iter().enumerate().map(|(i, l)| {
+    let rows = u.listings.iter().enumerate().filter_map(|(i, l)| {
         let mut l = l.clone();
         l.quote_volume *= venue_factor(ex, i);
-        (native(ex, &l.base, &l.quote), l)
+        Some((l.natives[ex.index()].clone()?, l))
     });
     let get = method == "GET";
     let v = match (ex, path) {

@@ -71,6 +71,9 @@ pub(crate) struct Session {
     server_ping_every: Option<Duration>,
     /// Binance: close when a ping stays unanswered this long.
     pong_timeout: Option<Duration>,
+    /// MEXC: close when nothing is subscribed this long after opening.
+    unsubscribed_timeout: Option<Duration>,
+    opened: Duration,
     last_heard: Duration,
     next_ping: Option<Duration>,
     unanswered_since: Option<Duration>,
@@ -110,6 +113,8 @@ impl Session {
             client_timeout,
             server_ping_every,
             pong_timeout,
+            unsubscribed_timeout: (ex == Exchange::Mexc).then(|| s(30.0)),
+            opened: now,
             last_heard: now,
             next_ping: server_ping_every.map(|d| now + d),
             unanswered_since: None,
@@ -139,6 +144,15 @@ impl Session {
             return Err(Close {
                 code: 1000,
                 reason: "no ping from the client".into(),
+            });
+        }
+        if let Some(t) = self.unsubscribed_timeout
+            && self.topics.is_empty()
+            && now.saturating_sub(self.opened) > t
+        {
+            return Err(Close {
+                code: 1000,
+                reason: "no valid subscription".into(),
             });
         }
         if let (Some(t), Some(since)) = (self.pong_timeout, self.unanswered_since)
@@ -237,22 +251,46 @@ impl Session {
     fn bad_json(&self, msg: &str) -> Vec<Reply> {
         let reply = match self.ex {
             Exchange::Binance => {
-                json!({"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1", "id": null})
+                json!({
+                    "code": 3,
+                    "msg": "Invalid JSON: expected value at line 1 column 1",
+                    "id": null,
+                })
             }
             Exchange::Bybit => {
-                json!({"success": false, "ret_msg": format!("error:invalid request {msg}"), "conn_id": self.conn_id, "op": ""})
+                json!({
+                    "success": false,
+                    "ret_msg": format!("error:invalid request {msg}"),
+                    "conn_id": self.conn_id,
+                    "op": "",
+                })
             }
             Exchange::Mexc => {
-                json!({"id": 0, "code": 0, "msg": "Not Subscribed successfully! [].  Reason： Invalid JSON! "})
+                json!({
+                    "id": 0,
+                    "code": 0,
+                    "msg": "Not Subscribed successfully! [].  Reason： Invalid JSON! ",
+                })
             }
             Exchange::Gateio => {
-                json!({"time": now_s(), "channel": "", "event": "", "error": {"code": 1, "message": "invalid argument"}, "result": null})
+                json!({
+                    "time": now_s(),
+                    "channel": "",
+                    "event": "",
+                    "error": {"code": 1, "message": "invalid argument"},
+                    "result": null,
+                })
             }
             Exchange::Kucoin => {
                 json!({"id": "", "type": "error", "code": 400, "data": "invalid json"})
             }
             Exchange::Okx => {
-                json!({"event": "error", "code": "60012", "msg": format!("Invalid request: {msg}"), "connId": self.conn_id})
+                json!({
+                    "event": "error",
+                    "code": "60012",
+                    "msg": format!("Invalid request: {msg}"),
+                    "connId": self.conn_id,
+                })
             }
             Exchange::Bitget => json!({"event": "error", "code": 30012, "msg": "param error"}),
             Exchange::Bingx => {
@@ -276,7 +314,11 @@ impl Session {
                 }
                 if let Some(bad) = streams.iter().find(|s| cx.shared.faults.rejects(s)) {
                     cx.rejected(streams.len());
-                    json!({"code": 2, "msg": format!("Invalid request: stream {bad} is not available"), "id": id})
+                    json!({
+                        "code": 2,
+                        "msg": format!("Invalid request: stream {bad} is not available"),
+                        "id": id,
+                    })
                 } else {
                     for s in &streams {
                         let (sym, ch) = s.split_once('@').unwrap_or((s, ""));
@@ -295,7 +337,11 @@ impl Session {
             "SET_PROPERTY" => json!({"result": null, "id": id}),
             "GET_PROPERTY" => json!({"result": true, "id": id}),
             _ => {
-                json!({"code": 2, "msg": format!("Invalid request: unknown variant {method}"), "id": id})
+                json!({
+                    "code": 2,
+                    "msg": format!("Invalid request: unknown variant {method}"),
+                    "id": id,
+                })
             }
         };
         vec![Reply::Text(text(&reply))]
@@ -465,7 +511,12 @@ impl Session {
                 match bits {
                     Some(_) if symbols.len() > 100 => {
                         cx.rejected(symbols.len());
-                        json!({"id": id, "type": "error", "code": 509, "data": "exceed max subscription count limitation of 100 per topic"})
+                        json!({
+                            "id": id,
+                            "type": "error",
+                            "code": 509,
+                            "data": "exceed max subscription count limitation of 100 per topic",
+                        })
                     }
                     Some(bits) if !cx.shared.faults.rejects(topic) && !symbols.is_empty() => {
                         for s in &symbols {
@@ -478,12 +529,22 @@ impl Session {
                     }
                     _ => {
                         cx.rejected(symbols.len().max(1));
-                        json!({"id": id, "type": "error", "code": 404, "data": format!("topic {topic} is not supported")})
+                        json!({
+                            "id": id,
+                            "type": "error",
+                            "code": 404,
+                            "data": format!("topic {topic} is not supported"),
+                        })
                     }
                 }
             }
             _ => {
-                json!({"id": id, "type": "error", "code": 400, "data": format!("unknown type {typ}")})
+                json!({
+                    "id": id,
+                    "type": "error",
+                    "code": 400,
+                    "data": format!("unknown type {typ}"),
+                })
             }
         };
         vec![Reply::Text(text(&reply))]
@@ -492,9 +553,12 @@ impl Session {
     fn okx(&mut self, v: &Value, cx: &mut Cx<'_>) -> Vec<Reply> {
         let op = v.get("op").and_then(Value::as_str).unwrap_or("");
         if op != "subscribe" && op != "unsubscribe" {
-            return vec![Reply::Text(text(
-                &json!({"event": "error", "code": "60012", "msg": format!("Invalid request: {v}"), "connId": self.conn_id}),
-            ))];
+            return vec![Reply::Text(text(&json!({
+                "event": "error",
+                "code": "60012",
+                "msg": format!("Invalid request: {v}"),
+                "connId": self.conn_id,
+            })))];
         }
         let on = op == "subscribe";
         if on {
@@ -526,7 +590,12 @@ impl Session {
                 }
                 _ => {
                     cx.rejected(1);
-                    json!({"event": "error", "code": "60018", "msg": format!("Wrong URL or channel:{channel},instId:{inst} doesn't exist."), "connId": self.conn_id})
+                    json!({
+                        "event": "error",
+                        "code": "60018",
+                        "msg": format!("Wrong URL or channel:{channel},instId:{inst} doesn't exist."),
+                        "connId": self.conn_id,
+                    })
                 }
             };
             out.push(Reply::Text(text(&reply)));
@@ -573,7 +642,13 @@ impl Session {
                 }
                 _ => {
                     cx.rejected(1);
-                    json!({"event": "error", "arg": arg, "code": 30001, "msg": format!("instType:{inst_type},channel:{channel},instId:{inst} doesn't exist"), "op": op})
+                    json!({
+                        "event": "error",
+                        "arg": arg,
+                        "code": 30001,
+                        "msg": format!("instType:{inst_type},channel:{channel},instId:{inst} doesn't exist"),
+                        "op": op,
+                    })
                 }
             };
             out.push(Reply::Text(text(&reply)));
@@ -609,7 +684,11 @@ impl Session {
                     }
                     _ => {
                         cx.rejected(1);
-                        json!({"id": id, "code": 100400, "msg": format!("illegal dataType {data_type}")})
+                        json!({
+                            "id": id,
+                            "code": 100400,
+                            "msg": format!("illegal dataType {data_type}"),
+                        })
                     }
                 }
             }
