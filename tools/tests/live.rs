@@ -44,7 +44,14 @@ struct Mock {
 impl Mock {
     fn start(args: &[&str]) -> Mock {
         let mut child = arb()
-            .args(["mock-exchange", "--print-config", "--symbols", "12", "--rate", "4000"])
+            .args([
+                "mock-exchange",
+                "--print-config",
+                "--symbols",
+                "12",
+                "--rate",
+                "4000",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -108,7 +115,30 @@ fn config(mock: &Mock, dir: &Path, top: &str, extra: &str) -> PathBuf {
 /// Fast reconnects for tests: 100 ms backoff, capped at 1 s.
 const FAST: &str = "backoff_base_ms = 100\nbackoff_cap_ms = 1000";
 
-fn run(cfg: &Path, data: &Path, extra_args: &[&str]) -> (Child, String) {
+/// A running `arb run`, killed on drop (a failed test must not leave it behind).
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+fn run(cfg: &Path, data: &Path, extra_args: &[&str]) -> (Run, String) {
     let mut child = arb()
         .args(["run", "--config"])
         .arg(cfg)
@@ -120,7 +150,7 @@ fn run(cfg: &Path, data: &Path, extra_args: &[&str]) -> (Child, String) {
         .spawn()
         .unwrap();
     let addr = serving_addr(&mut child);
-    (child, addr)
+    (Run(child), addr)
 }
 
 fn exchanges(addr: &str) -> Vec<Value> {
@@ -142,7 +172,10 @@ fn wait_venues(addr: &str, secs: f64, ok: impl Fn(&Value) -> bool) -> Vec<Value>
         if v.len() == 8 && v.iter().all(&ok) {
             return v;
         }
-        assert!(sw.elapsed_s() < secs, "venues not ready after {secs} s: {v:#?}");
+        assert!(
+            sw.elapsed_s() < secs,
+            "venues not ready after {secs} s: {v:#?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -151,18 +184,21 @@ fn streaming(v: &Value) -> bool {
     v["state"] == "connected" && v["messages"].as_u64().unwrap_or(0) > 0
 }
 
-fn wait_exit(child: &mut Child, secs: f64) -> std::process::ExitStatus {
+fn wait_exit(child: &mut Run, secs: f64) -> std::process::ExitStatus {
     let sw = Stopwatch::start();
     loop {
         if let Some(s) = child.try_wait().unwrap() {
             return s;
         }
-        assert!(sw.elapsed_s() < secs, "arb run did not exit within {secs} s");
+        assert!(
+            sw.elapsed_s() < secs,
+            "arb run did not exit within {secs} s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-fn sigterm(child: &Child) {
+fn sigterm(child: &Run) {
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -188,8 +224,12 @@ fn python(args: &[&std::ffi::OsStr]) -> Value {
 
 /// Threads, open file descriptors and resident bytes of a process.
 fn proc_counts(pid: u32) -> (usize, usize, u64) {
-    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let rss_kb: u64 = status
         .lines()
@@ -215,13 +255,30 @@ fn all_eight_venues_deliver_quotes_and_trades_into_the_engine_and_the_store() {
     let (_, health) = http_get(&addr, "/api/health");
     let h: Value = serde_json::from_str(&health).unwrap();
     assert!(h["events"].as_u64().unwrap() > 0, "{h}");
-    let (_, opp) = http_get(&addr, "/api/opportunities?limit=5");
-    assert!(!serde_json::from_str::<Value>(&opp).unwrap().as_array().unwrap().is_empty());
+    // The ranking fills as pairs get fresh legs on both venues.
+    let sw = Stopwatch::start();
+    loop {
+        let (_, opp) = http_get(&addr, "/api/opportunities?limit=5");
+        let opp: Value = serde_json::from_str(&opp).unwrap();
+        if !opp["opportunities"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(sw.elapsed_s() < 5.0, "no opportunities: {opp}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(wait_exit(&mut child, 30.0).success());
     let rows = python(&["--per-venue".as_ref(), data.as_os_str()]);
-    for name in ["Binance", "Bybit", "MEXC", "GateIo", "Kucoin", "OKX", "Bitget", "BingX"] {
-        assert!(rows["quotes"][name].as_u64().unwrap_or(0) > 0, "quotes of {name}: {rows}");
-        assert!(rows["trades"][name].as_u64().unwrap_or(0) > 0, "trades of {name}: {rows}");
+    for name in [
+        "Binance", "Bybit", "MEXC", "GateIo", "Kucoin", "OKX", "Bitget", "BingX",
+    ] {
+        assert!(
+            rows["quotes"][name].as_u64().unwrap_or(0) > 0,
+            "quotes of {name}: {rows}"
+        );
+        assert!(
+            rows["trades"][name].as_u64().unwrap_or(0) > 0,
+            "trades of {name}: {rows}"
+        );
     }
     // Subscriptions went only where asked: every venue got subscribe requests.
     let s = mock.stats();
@@ -260,19 +317,20 @@ fn a_reconnect_storm_leaves_threads_fds_and_memory_flat() {
     }
     assert!(stale.is_empty(), "venues silent past the bound: {stale:?}");
     let warm = samples[9];
-    let last = *samples.last().unwrap();
-    let (t_max, fd_max, rss_max) = samples[9..].iter().fold((0, 0, 0), |m, s| {
-        (m.0.max(s.0), m.1.max(s.1), m.2.max(s.2))
-    });
+    let (t_max, fd_max) = samples[9..]
+        .iter()
+        .fold((0, 0), |m, s| (m.0.max(s.0), m.1.max(s.1)));
     assert_eq!(t_max, warm.0, "threads grew: {samples:?}");
     // Connections are mid-reconnect at any sample: allow one descriptor per connection.
     assert!(fd_max <= warm.1 + 12, "descriptors grew: {samples:?}");
-    assert!(
-        rss_max as f64 <= warm.2 as f64 * 1.05 + 4e6,
-        "RSS grew from {} to {} (max {rss_max}): {samples:?}",
-        warm.2,
-        last.2
-    );
+    // RSS: the first ~40 s touch the preallocated history as it fills (the same curve
+    // without any drops); after that it must be flat. Over the last 20 s (about 160
+    // reconnects) it may move by at most 1 MiB: a leak of 7 KiB per reconnect would show.
+    let tail = &samples[samples.len() - 20..];
+    let (lo, hi) = tail
+        .iter()
+        .fold((u64::MAX, 0), |m, s| (m.0.min(s.2), m.1.max(s.2)));
+    assert!(hi - lo <= 1 << 20, "RSS still growing: {samples:?}");
     let ex = exchanges(&addr);
     let reconnects: u64 = ex.iter().map(|v| v["reconnects"].as_u64().unwrap()).sum();
     assert!(reconnects >= 8 * 40, "{reconnects} reconnects: {ex:#?}");
@@ -287,7 +345,10 @@ fn a_reconnect_storm_leaves_threads_fds_and_memory_flat() {
         );
     }
     for name in VENUES {
-        assert!(s[name]["closes_by_fault"].as_u64().unwrap() >= 40, "{name}: {s}");
+        assert!(
+            s[name]["closes_by_fault"].as_u64().unwrap() >= 40,
+            "{name}: {s}"
+        );
     }
     sigterm(&child);
     assert!(wait_exit(&mut child, 15.0).success());
@@ -304,7 +365,7 @@ fn a_silent_connection_is_detected_by_its_heartbeat_timeout_and_replaced() {
         &mock,
         &dir,
         "",
-        &format!("{FAST}\nsilence_timeout_ms = 1500"),
+        &format!("{FAST}\nsilence_timeout_ms = 1500\nping_interval_ms = 500"),
     );
     let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
     let ex = wait_venues(&addr, 15.0, |v| {
@@ -331,9 +392,12 @@ fn malformed_and_oversized_frames_are_counted_and_skipped() {
     let cfg = config(&mock, &dir, "", FAST);
     let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
     let ex = wait_venues(&addr, 15.0, |v| {
+        // BingX frames are gzipped: an oversize one is small on the wire and refused by
+        // the decoder once inflated (a decode error, not a frame-size refusal).
         streaming(v)
             && v["decode_errors"].as_u64().unwrap_or(0) >= 2
-            && v["connections"]["oversize_frames"].as_u64().unwrap_or(0) >= 1
+            && (v["id"] == "bingx"
+                || v["connections"]["oversize_frames"].as_u64().unwrap_or(0) >= 1)
     });
     for v in &ex {
         assert_eq!(v["reconnects"], 0, "a bad frame cost a connection: {v}");
@@ -344,7 +408,7 @@ fn malformed_and_oversized_frames_are_counted_and_skipped() {
 }
 
 /// A venue refusing a topic is reported per venue (count and text), not retried in a loop,
-/// and the connection's other topics keep streaming.
+/// and on venues that refuse topic by topic the connection's other topics keep streaming.
 #[test]
 fn a_rejected_subscription_is_reported_per_venue() {
     let dir = tmpdir("reject");
@@ -352,7 +416,10 @@ fn a_rejected_subscription_is_reported_per_venue() {
     let cfg = config(&mock, &dir, "", FAST);
     let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
     let ex = wait_venues(&addr, 15.0, |v| {
-        streaming(v) && v["connections"]["venue_errors"].as_u64().unwrap_or(0) >= 1
+        // Binance, Gate and KuCoin refuse a whole request (or topic list) for one bad
+        // stream, so their shard gets nothing; the per-topic venues keep the rest.
+        let per_topic = !matches!(v["id"].as_str(), Some("binance" | "gateio" | "kucoin"));
+        v["connections"]["venue_errors"].as_u64().unwrap_or(0) >= 1 && (!per_topic || streaming(v))
     });
     let before: Vec<u64> = ex
         .iter()

@@ -54,7 +54,7 @@ pub(crate) struct MockArgs {
     /// 127.0.0.1 and localhost.
     #[arg(long)]
     tls: bool,
-    /// Where to write the certificate as PEM (default: <temp dir>/arb-mock-<port>.pem).
+    /// Where to write the certificate as PEM (default: `<temp dir>/arb-mock-<port>.pem`).
     #[arg(long, value_name = "FILE", requires = "tls")]
     tls_cert_out: Option<PathBuf>,
     /// After the listening line, print the arb.toml fragment pointing every venue here.
