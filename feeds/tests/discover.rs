@@ -245,8 +245,12 @@ fn fast_config() -> RestConfig {
 
 // ---- a tracing collector for the retry warnings ----
 
-#[derive(Default)]
-struct Warnings(Mutex<Vec<String>>);
+/// Every warning of the test binary with the thread that logged it. One global collector
+/// (not `with_default` per test): with parallel tests, a callsite first hit on a thread
+/// without a scoped collector can cache "never" and drop another test's events.
+static WARNINGS: Mutex<Vec<(std::thread::ThreadId, String)>> = Mutex::new(Vec::new());
+
+struct Warnings;
 
 struct Fields(String);
 
@@ -268,17 +272,31 @@ impl tracing::Subscriber for Warnings {
     fn event(&self, event: &tracing::Event<'_>) {
         let mut f = Fields(String::new());
         event.record(&mut f);
-        self.0.lock().expect("warning log").push(f.0);
+        WARNINGS
+            .lock()
+            .expect("warning log")
+            .push((std::thread::current().id(), f.0));
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
+/// Runs `f` and returns the warnings this thread logged meanwhile.
 fn with_warnings<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    let w = Arc::new(Warnings::default());
-    let out = tracing::subscriber::with_default(Arc::clone(&w), f);
-    let lines = w.0.lock().expect("warning log").clone();
-    (out, lines)
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(Warnings).expect("one global collector");
+    });
+    let me = std::thread::current().id();
+    let take = || {
+        let mut all = WARNINGS.lock().expect("warning log");
+        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(t, _)| *t == me);
+        *all = rest;
+        mine.into_iter().map(|(_, l)| l).collect::<Vec<String>>()
+    };
+    take();
+    let out = f();
+    (out, take())
 }
 
 // ---- tests ----

@@ -44,7 +44,7 @@ fn mock(args: &[&str]) -> Mock {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().expect("a listening line").unwrap();
     let addr = first
-        .strip_prefix("mock-exchange listening on ")
+        .strip_prefix("# mock-exchange listening on ")
         .and_then(|u| u.split("://").nth(1))
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_string();

@@ -40,7 +40,8 @@ use rest::Universe;
 Every venue lives under its own path prefix (binance bybit mexc gateio kucoin okx bitget
 bingx): REST at the venue's real paths (e.g. /binance/api/v3/exchangeInfo, POST
 /kucoin/api/v1/bullet-public) and WebSocket at /<venue>/ws. GET /mock/stats returns the
-counters as JSON. The first stdout line is `mock-exchange listening on http://ADDR`.
+counters as JSON. The first stdout line is `# mock-exchange listening on http://ADDR` (a TOML comment, so
+stdout with --print-config is a complete arb.toml).
 
 Examples:
   arb mock-exchange --print-config                 # free port, arb.toml fragment on stdout
@@ -374,7 +375,7 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
 
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "mock-exchange listening on {}", shared.http_base)?;
+        writeln!(out, "# mock-exchange listening on {}", shared.http_base)?;
         if args.print_config {
             write!(
                 out,
