@@ -300,6 +300,17 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
+    let refresh_stop = Arc::new(AtomicBool::new(false));
+    let refresh = (cfg.discovery.refresh_minutes > 0).then(|| {
+        spawn_refresh(
+            Arc::clone(&rest),
+            venues.clone(),
+            filter.clone(),
+            selection.clone(),
+            Duration::from_secs(cfg.discovery.refresh_minutes * 60),
+            Arc::clone(&refresh_stop),
+        )
+    });
     let shutdown = Shutdown::install()?;
     let mut stopping: Option<f64> = None;
     let mut last_status = 0.0;
@@ -346,6 +357,10 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             },
         },
     )?;
+    refresh_stop.store(true, Ordering::Relaxed);
+    if let Some(Ok(h)) = refresh {
+        let _ = h.join();
+    }
     let reconnects: u64 = Exchange::ALL
         .iter()
         .map(|&e| link_stats.venue(e).reconnects.load(Ordering::Relaxed))
@@ -372,6 +387,66 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Re-runs discovery every `every` and reports what changed per venue. The engine's tables
+/// are sized for the start-up selection, so changes are reported (log), not applied: new
+/// listings need a restart, delisted ones simply go quiet.
+fn spawn_refresh(
+    rest: Arc<Rest>,
+    venues: Vec<Venue>,
+    filter: Filter,
+    mut current: discover::Selection,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("discovery-refresh".into())
+        .spawn(move || {
+            loop {
+                let sw = clock::Stopwatch::start();
+                while sw.elapsed() < every {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                let targets: Vec<(Exchange, &str)> = venues
+                    .iter()
+                    .map(|v| (v.exchange, v.rest_url.as_str()))
+                    .collect();
+                let found = discover::fetch_all(&rest, &targets);
+                if found.venues.is_empty() {
+                    tracing::warn!("symbol refresh: every venue failed; keeping the current list");
+                    continue;
+                }
+                let next = discover::select(&found.venues, &filter);
+                let changes: Vec<String> = Exchange::ALL
+                    .iter()
+                    .zip(discover::diff(&current, &next))
+                    .filter(|(_, d)| !d.is_empty())
+                    .map(|(e, d)| {
+                        format!(
+                            "{} +{} -{} (new: {}; gone: {})",
+                            e.as_str(),
+                            d.added.len(),
+                            d.removed.len(),
+                            d.added.join(" "),
+                            d.removed.join(" ")
+                        )
+                    })
+                    .collect();
+                if changes.is_empty() {
+                    tracing::info!("symbol refresh: no change");
+                } else {
+                    tracing::warn!(
+                        "symbol refresh: the venues' lists changed; restart arb run to follow: {}",
+                        changes.join("; ")
+                    );
+                }
+                current = next;
+            }
+        })
 }
 
 fn volumes(venues: &[Venue], f: impl Fn(&Venue) -> Option<f64>) -> [Option<f64>; Exchange::COUNT] {
