@@ -119,6 +119,30 @@ impl Reservation {
     pub(crate) fn total(&self) -> usize {
         self.core_bytes + self.ring_bytes + self.histogram_bytes
     }
+
+    /// The start-up line: symbols, history series and their sizing, what is reserved by
+    /// part, and the budget.
+    pub(crate) fn describe(
+        &self,
+        registry: &SymbolRegistry,
+        history: &arb_engine::history::HistoryConfig,
+        budget: u64,
+    ) -> String {
+        use crate::report::mib;
+        format!(
+            "{} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
+            registry.len(),
+            HistoryStore::count_series(registry),
+            history.buckets,
+            history.bucket_ns / 1_000_000,
+            history.raw_points,
+            mib(self.total() as u64),
+            mib(self.core_bytes as u64),
+            mib(self.ring_bytes as u64),
+            mib(self.histogram_bytes as u64),
+            mib(budget),
+        )
+    }
 }
 
 fn histogram_set_bytes() -> usize {

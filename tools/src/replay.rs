@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arb_engine::clock;
 use arb_engine::event::ConnState;
-use arb_engine::history::{HistoryConfig, HistoryStore};
+use arb_engine::history::HistoryConfig;
 use arb_engine::live_pairs::LivePairs;
 use arb_engine::metrics::Stage;
 use arb_engine::ring::{FullPolicy, WaitMode};
@@ -217,17 +217,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let budget = args.memory_budget_mb * 1024 * 1024;
     eprintln!(
-        "arb replay: {} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
-        registry.len(),
-        HistoryStore::count_series(&registry),
-        args.buckets,
-        args.bucket_ms,
-        args.raw_points,
-        report::mib(res.total() as u64),
-        report::mib(res.core_bytes as u64),
-        report::mib(res.ring_bytes as u64),
-        report::mib(res.histogram_bytes as u64),
-        report::mib(budget),
+        "arb replay: {}",
+        res.describe(&registry, &config.history, budget)
     );
     anyhow::ensure!(
         res.total() as u64 <= budget,

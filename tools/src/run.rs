@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arb_engine::history::{HistoryConfig, HistoryStore};
+use arb_engine::history::HistoryConfig;
 use arb_engine::live_pairs::LivePairs;
 use arb_engine::ring::{FullPolicy, WaitMode};
 use arb_engine::{CoreConfig, Exchange, clock};
@@ -193,17 +193,8 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     );
     let budget = cfg.run.memory_budget_mb * 1024 * 1024;
     eprintln!(
-        "arb run: {} symbols, {} history series ({} buckets x {} ms, {} raw points); reserving {} (core tables+history {}, rings {}, histograms {}); budget {}",
-        registry.len(),
-        HistoryStore::count_series(&registry),
-        cfg.engine.buckets,
-        cfg.engine.bucket_ms,
-        cfg.engine.raw_points,
-        report::mib(res.total() as u64),
-        report::mib(res.core_bytes as u64),
-        report::mib(res.ring_bytes as u64),
-        report::mib(res.histogram_bytes as u64),
-        report::mib(budget),
+        "arb run: {}",
+        res.describe(&registry, &core_config.history, budget)
     );
     anyhow::ensure!(
         res.total() as u64 <= budget,

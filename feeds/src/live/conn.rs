@@ -372,28 +372,32 @@ impl Conn {
         let config = WebSocketConfig::default()
             .max_message_size(Some(WS_MAX_MESSAGE))
             .max_frame_size(Some(WS_MAX_MESSAGE));
-        match tungstenite::client::client_with_config(url.as_str(), sock, Some(config)) {
-            Ok((ws, _)) => self.opened(Box::new(ws), now, cx),
-            Err(HandshakeError::Interrupted(mid)) => {
-                self.phase = Phase::Handshake {
-                    mid: Box::new(mid),
-                    since,
-                };
-                Change::default()
-            }
-            Err(HandshakeError::Failure(e)) => {
-                self.fail(Why::Io(format!("handshake: {e}")), now, cx)
-            }
-        }
+        let result = tungstenite::client::client_with_config(url.as_str(), sock, Some(config));
+        self.handshake_step(result, since, now, None, cx)
     }
 
-    fn advance_handshake(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
-        let Phase::Handshake { mid, since } = std::mem::replace(&mut self.phase, Phase::Off) else {
-            return Change::default();
-        };
-        match mid.handshake() {
+    /// One step of the WebSocket handshake: open, still in flight, or failed. `rules` is
+    /// given when the socket may already hold frames behind the handshake response.
+    fn handshake_step(
+        &mut self,
+        result: Result<
+            (
+                WebSocket<Transport>,
+                tungstenite::handshake::client::Response,
+            ),
+            HandshakeError<ClientHandshake<Transport>>,
+        >,
+        since: i64,
+        now: i64,
+        rules: Option<&VenueRules>,
+        cx: &mut Cx<'_>,
+    ) -> Change {
+        match result {
             Ok((ws, _)) => {
                 let c = self.opened(Box::new(ws), now, cx);
+                let Some(rules) = rules else {
+                    return c;
+                };
                 // Data may already be buffered behind the handshake response.
                 let r = self.read_frames(now, rules, cx);
                 Change {
@@ -412,6 +416,14 @@ impl Conn {
                 self.fail(Why::Io(format!("handshake: {e}")), now, cx)
             }
         }
+    }
+
+    fn advance_handshake(&mut self, now: i64, rules: &VenueRules, cx: &mut Cx<'_>) -> Change {
+        let Phase::Handshake { mid, since } = std::mem::replace(&mut self.phase, Phase::Off) else {
+            return Change::default();
+        };
+        let result = mid.handshake();
+        self.handshake_step(result, since, now, Some(rules), cx)
     }
 
     fn opened(&mut self, ws: Box<WebSocket<Transport>>, now: i64, cx: &mut Cx<'_>) -> Change {
