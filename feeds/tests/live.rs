@@ -30,6 +30,9 @@ struct Behaviour {
     silent_after: Option<usize>,
     /// Frames larger than the client's limit, every this many quotes.
     oversize_every: Option<usize>,
+    /// On the first connection only: a service-upgrade notice after this many quotes, then
+    /// the connection closes 500 ms later (as OKX does).
+    notice_after: Option<usize>,
 }
 
 /// Serves OKX's subscribe / ping protocol: acks, `pong`, a quote every 5 ms.
@@ -41,7 +44,7 @@ fn serve(b: Behaviour) -> (String, Arc<AtomicUsize>) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
-            acc.fetch_add(1, Ordering::SeqCst);
+            let nth = acc.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
                 let Ok(mut ws) = tungstenite::accept(stream) else {
                     return;
@@ -56,7 +59,23 @@ fn serve(b: Behaviour) -> (String, Arc<AtomicUsize>) {
                     .set_read_timeout(Some(Duration::from_millis(5)))
                     .unwrap();
                 let mut sent = 0;
+                let mut closing_at = None;
                 loop {
+                    if nth == 0 && b.notice_after == Some(sent) && closing_at.is_none() {
+                        let notice = r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#;
+                        if ws.send(Message::text(notice)).is_err() {
+                            return;
+                        }
+                        closing_at = Some(Stopwatch::start());
+                    }
+                    if closing_at
+                        .as_ref()
+                        .is_some_and(|t| t.elapsed() >= Duration::from_millis(500))
+                    {
+                        let _ = ws.close(None);
+                        let _ = ws.flush();
+                        return;
+                    }
                     let silent = b.silent_after.is_some_and(|n| sent >= n);
                     match ws.read() {
                         Ok(Message::Text(t)) if t.as_str() == "ping" && !silent => {
@@ -172,6 +191,7 @@ fn connects_subscribes_and_delivers_quotes() {
         close_after: None,
         silent_after: None,
         oversize_every: Some(10),
+        notice_after: None,
     });
     let mut run = start(url, |r| r.max_frame_bytes = 65_536);
     let (quotes, states) = drain(&mut run.rx, Duration::from_millis(800));
@@ -202,6 +222,7 @@ fn reconnects_after_every_drop_and_resubscribes() {
         close_after: Some(20),
         silent_after: None,
         oversize_every: None,
+        notice_after: None,
     });
     let mut run = start(url, |_| {});
     let (quotes, states) = drain(&mut run.rx, Duration::from_millis(2_000));
@@ -229,6 +250,7 @@ fn a_silent_connection_dies_by_its_heartbeat_timeout() {
         close_after: None,
         silent_after: Some(10),
         oversize_every: None,
+        notice_after: None,
     });
     let mut run = start(url, |r| {
         r.heartbeat = Heartbeat::ClientPings { interval_ms: 100 };
@@ -262,5 +284,39 @@ fn the_attempt_budget_holds_in_a_refusal_storm() {
     assert_eq!(v.connect_attempts.load(Ordering::Relaxed), 5);
     assert!(v.budget_waits.load(Ordering::Relaxed) >= 1);
     assert_eq!(v.state().as_str(), "down");
+    stop(run);
+}
+
+/// A service-upgrade notice opens a replacement connection that subscribes and streams
+/// before the old one is closed: no reconnect, no moment without a streaming connection.
+#[test]
+fn a_shutdown_notice_replaces_the_connection_before_it_closes() {
+    let (url, accepted) = serve(Behaviour {
+        close_after: None,
+        silent_after: None,
+        oversize_every: None,
+        notice_after: Some(30),
+    });
+    let mut run = start(url, |_| {});
+    let (quotes, states) = drain(&mut run.rx, Duration::from_millis(1_500));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "one replacement connection"
+    );
+    assert!(quotes > 100, "{quotes}");
+    // The new connection (id 1) is announced before the old one (id 0) is dropped.
+    assert_eq!(
+        states,
+        [
+            ConnState::Connected,
+            ConnState::Connected,
+            ConnState::Disconnected
+        ]
+    );
+    let v = run.stats.venue(Exchange::Okx);
+    assert_eq!(v.replacements.load(Ordering::Relaxed), 1);
+    assert_eq!(v.reconnects.load(Ordering::Relaxed), 0);
+    assert_eq!(v.state().as_str(), "connected");
     stop(run);
 }

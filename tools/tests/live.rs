@@ -494,3 +494,32 @@ fn tls_works_only_through_the_configured_extra_root() {
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Connections past their lifetime (23.5 h by default, ahead of the venues' 24 h cut; 2 s
+/// here) are replaced by a new one that streams before the old one closes: replacements
+/// count up, reconnects stay at zero and every venue stays connected throughout.
+#[test]
+fn connections_past_their_lifetime_are_replaced_without_a_gap() {
+    let dir = tmpdir("lifetime");
+    let mock = Mock::start(&[]);
+    let cfg = config(&mock, &dir, "", &format!("{FAST}\nmax_lifetime_ms = 2000"));
+    let (mut child, addr) = run(&cfg, &dir.join("data"), &["--no-store"]);
+    wait_venues(&addr, 10.0, streaming);
+    let sw = Stopwatch::start();
+    while sw.elapsed_s() < 7.0 {
+        for v in exchanges(&addr) {
+            assert_eq!(v["state"], "connected", "a replacement left a gap: {v}");
+            let age = v["last_message_age_ms"].as_f64().unwrap_or(f64::MAX);
+            assert!(age < 1_000.0, "{v}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for v in exchanges(&addr) {
+        let c = &v["connections"];
+        assert!(c["replacements"].as_u64().unwrap() >= 2, "{v}");
+        assert_eq!(v["reconnects"], 0, "{v}");
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, 15.0).success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
