@@ -141,6 +141,8 @@ pub struct Control<'a> {
     pub what: &'static str,
     /// Request or heartbeat id the venue echoed, when any (needed to answer BingX pings).
     pub id: Option<&'a str>,
+    /// The echoed id when the venue sent it as a JSON integer (Binance).
+    pub id_num: Option<u64>,
     /// Venue error code, when any.
     pub code: Option<i64>,
     /// Venue message text, when any.
@@ -154,6 +156,7 @@ impl<'a> Control<'a> {
             kind,
             what,
             id: None,
+            id_num: None,
             code: None,
             text: None,
         }
@@ -162,6 +165,12 @@ impl<'a> Control<'a> {
     /// Sets the echoed id.
     pub const fn with_id(mut self, id: Option<&'a str>) -> Self {
         self.id = id;
+        self
+    }
+
+    /// Sets the integer id.
+    pub const fn with_id_num(mut self, id: Option<u64>) -> Self {
+        self.id_num = id;
         self
     }
 

@@ -172,6 +172,7 @@ fn control<F: FnMut(Decoded<'_>)>(root: Value<'_, '_>, out: &mut F) -> Result<()
     if let (Some(code), Some(msg)) = (root.get("code"), root.get("msg")) {
         let c = Control::new(ControlKind::Error, "error")
             .with_id(id_text)
+            .with_id_num(id.and_then(|v| v.as_u64()))
             .with_code(code.as_i64())
             .with_text(msg.into_string());
         out(Decoded::Control(c));

@@ -96,6 +96,8 @@ struct Controls {
     shutdown: bool,
     replies: Vec<String>,
     error_text: Option<String>,
+    /// Ids of refused requests (when the venue's error names one).
+    failed_ids: Vec<u64>,
 }
 
 /// Why a connection ended.
@@ -149,6 +151,11 @@ pub(crate) struct Conn {
     subscribed: bool,
     /// KuCoin's welcome arrived on this connection.
     welcomed: bool,
+    /// Subscribe requests the venue refused, by id, for the loop to retry symbol by
+    /// symbol (it holds the shard's symbols).
+    pub(crate) failed_ids: Vec<u64>,
+    /// Next id of a one-symbol retry on this connection.
+    pub(crate) next_retry_id: u64,
     /// The venue asked us to move (shutdown notice) or the lifetime ran out.
     pub(crate) wants_replacement: bool,
     drops_since_log: u64,
@@ -223,6 +230,8 @@ impl Conn {
             streaming: false,
             subscribed: false,
             welcomed: false,
+            failed_ids: Vec::new(),
+            next_retry_id: super::rules::RETRY_ID_BASE,
             wants_replacement: false,
             drops_since_log: 0,
             last_log: i64::MIN / 2,
@@ -438,6 +447,8 @@ impl Conn {
         self.streaming = false;
         self.subscribed = false;
         self.welcomed = false;
+        self.failed_ids.clear();
+        self.next_retry_id = super::rules::RETRY_ID_BASE;
         self.wants_replacement = false;
         self.out.clear();
         let state = if self.ever_up {
@@ -456,6 +467,18 @@ impl Conn {
             self.ever_up = true;
         }
         Change::default()
+    }
+
+    /// Queues one-symbol retries of a refused batch.
+    pub(crate) fn retry(&mut self, requests: Vec<String>, cx: &mut Cx<'_>) {
+        VenueLinkStats::add(
+            &cx.stats.venue(self.ex).subscribe_requests,
+            requests.len() as u64,
+        );
+        self.next_retry_id += 2 * requests.len() as u64;
+        for r in requests {
+            self.queue(r);
+        }
     }
 
     /// Queues the shard's subscribe requests (after KuCoin's welcome).
@@ -582,6 +605,12 @@ impl Conn {
                         ControlKind::Ack => ctl.acks += 1,
                         ControlKind::Error => {
                             ctl.errors += 1;
+                            if let Some(id) = c
+                                .id_num
+                                .or_else(|| c.id.and_then(|i| i.parse::<u64>().ok()))
+                            {
+                                ctl.failed_ids.push(id);
+                            }
                             if ctl.error_text.is_none() {
                                 ctl.error_text = Some(format!(
                                     "{}{}",
@@ -639,6 +668,7 @@ impl Conn {
         if ctl.welcome {
             self.welcomed = true;
         }
+        self.failed_ids.extend(ctl.failed_ids);
         for r in ctl.replies {
             self.queue(r);
         }

@@ -324,6 +324,18 @@ impl LiveFeed {
                 let now_s = u64::try_from(clock::wall_ns() / 1_000_000_000).unwrap_or(0);
                 conn.subscribe(venue.rules.subscribe_requests(&natives, now_s), cx);
             }
+            if !conn.failed_ids.is_empty() {
+                let natives: Vec<&str> = shard.natives.iter().map(String::as_str).collect();
+                for id in std::mem::take(&mut conn.failed_ids) {
+                    if let Some(reqs) =
+                        venue
+                            .rules
+                            .retry_one_by_one(&natives, id, conn.next_retry_id)
+                    {
+                        conn.retry(reqs, cx);
+                    }
+                }
+            }
         }
         changed
     }

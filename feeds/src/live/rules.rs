@@ -53,6 +53,10 @@ pub struct VenueRules {
     pub max_frame_bytes: usize,
 }
 
+/// Subscribe requests with ids from here on are one-symbol retries of a refused batch
+/// ([`VenueRules::retry_one_by_one`]); a refused retry is not retried again.
+pub const RETRY_ID_BASE: u64 = 1_000_000;
+
 /// Connections older than this are replaced before the venues' 24 h cut: 23 h 30 min.
 pub const DEFAULT_MAX_LIFETIME_MS: u64 = 23 * 3_600_000 + 1_800_000;
 
@@ -174,6 +178,51 @@ impl VenueRules {
         }
     }
 
+    /// When the venue refused subscribe request `failed_id` of a shard (its error names the
+    /// request id: Binance, KuCoin), the requests that subscribe that request's symbols one
+    /// by one, ids counting from `next_id`, so one bad symbol does not cost the whole batch.
+    /// `None` when the venue's errors carry no usable id, the id is unknown, or it was
+    /// already a one-symbol retry (ids from [`RETRY_ID_BASE`]): then the symbol stays
+    /// rejected and reported, never retried in a loop.
+    pub fn retry_one_by_one(
+        &self,
+        natives: &[&str],
+        failed_id: u64,
+        next_id: u64,
+    ) -> Option<Vec<String>> {
+        if failed_id >= RETRY_ID_BASE || failed_id == 0 {
+            return None;
+        }
+        let batch: &[&str] = match self.exchange {
+            // One request per 100 symbols, ids 1, 2, ... (subscribe_requests).
+            Exchange::Binance => natives
+                .chunks(100)
+                .nth(usize::try_from(failed_id - 1).ok()?)?,
+            // Per 100 symbols a book request then a trade request, ids 1, 2, 3, ...
+            Exchange::Kucoin => natives
+                .chunks(kucoin::MAX_SYMBOLS_PER_TOPIC)
+                .nth(usize::try_from((failed_id - 1) / 2).ok()?)?,
+            _ => return None,
+        };
+        if batch.len() < 2 {
+            return None;
+        }
+        let mut out = Vec::with_capacity(batch.len() * 2);
+        let mut id = next_id.max(RETRY_ID_BASE);
+        for n in batch {
+            match self.exchange {
+                Exchange::Binance => out.push(binance::subscribe_request(id, &[n])),
+                _ => out.extend(kucoin::subscribe_requests(
+                    id,
+                    kucoin::BookTopic::default(),
+                    &[n],
+                )),
+            }
+            id += 2;
+        }
+        Some(out)
+    }
+
     /// Our heartbeat text, for venues where the client pings (`seq` numbers KuCoin's ids).
     pub fn ping_text(&self, seq: u64, now_s: u64) -> Option<String> {
         match self.exchange {
@@ -279,6 +328,31 @@ mod tests {
                 Heartbeat::ClientPings { .. } => assert!(r.ping_text(1, 0).is_some()),
             }
         }
+    }
+
+    #[test]
+    fn a_refused_batch_is_retried_one_symbol_at_a_time_once() {
+        let names: Vec<String> = (0..150).map(|i| format!("S{i}USDT")).collect();
+        let natives: Vec<&str> = names.iter().map(String::as_str).collect();
+        let b = VenueRules::defaults(Exchange::Binance);
+        let retry = b.retry_one_by_one(&natives, 2, 0).unwrap();
+        assert_eq!(retry.len(), 50, "the second request held symbols 100..150");
+        assert!(retry[0].contains("s100usdt@bookTicker") && retry[0].contains(r#""id":1000000"#));
+        assert!(
+            b.retry_one_by_one(&natives, RETRY_ID_BASE, 0).is_none(),
+            "no retry of a retry"
+        );
+        assert!(b.retry_one_by_one(&natives, 9, 0).is_none(), "unknown id");
+        let k = VenueRules::defaults(Exchange::Kucoin);
+        let kn: Vec<String> = (0..3).map(|i| format!("S{i}-USDT")).collect();
+        let kn: Vec<&str> = kn.iter().map(String::as_str).collect();
+        // Ids 1 (book) and 2 (trades) both cover the first 100 symbols.
+        assert_eq!(k.retry_one_by_one(&kn, 2, 0).unwrap().len(), 6);
+        assert!(
+            VenueRules::defaults(Exchange::Gateio)
+                .retry_one_by_one(&kn, 1, 0)
+                .is_none()
+        );
     }
 
     #[test]
