@@ -1,0 +1,140 @@
+//! After warm-up, the live client's receive path — socket read, WebSocket framing, decode,
+//! push to the core's ring — allocates nothing per frame: a loopback server streams OKX
+//! quotes to a `LiveFeed` under a counting global allocator that counts only on the feed
+//! thread, and only once the connection is streaming.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator is the instrument of this test"
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use arb_engine::link;
+use arb_engine::metrics::stage_channel;
+use arb_engine::ring::{Doorbell, FullPolicy};
+use arb_engine::{Exchange, SymbolRegistry};
+use arb_feeds::feed::{FeedStats, FeedWorker};
+use arb_feeds::live::{LinkStats, LiveFeed, VenuePlan, VenueRules};
+use tungstenite::Message;
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static FEED_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNTING.load(Ordering::Relaxed) && FEED_THREAD.with(Cell::get) {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: delegates to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: Delegated to the caller.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: Delegated to the caller.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: Delegated to the caller.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const QUOTE: &str = r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["30228.7","1.5","0","3"]],"bids":[["30228.6","0.2","0","1"]],"ts":"1652459224956","seqId":1}]}"#;
+
+#[test]
+fn receiving_frames_allocates_nothing_after_warm_up() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/okx/ws", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        let _subscribe = ws.read().unwrap();
+        // Bursts of frames with pauses, so reads see both full and partial buffers.
+        for _ in 0..20_000 {
+            for _ in 0..16 {
+                if ws.write(Message::text(QUOTE)).is_err() {
+                    return;
+                }
+            }
+            if ws.flush().is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
+    let mut reg = SymbolRegistry::new();
+    reg.insert(Exchange::Okx, "BTC-USDT", "BTC", "USDT")
+        .unwrap();
+    let (tx, mut rx) = link::channel(1 << 16, 64, FullPolicy::DropNewest, Doorbell::new());
+    let (rec, _col) = stage_channel(1_000_000_000, 1);
+    let mut worker = FeedWorker::new(Arc::new(reg), tx, rec, FeedStats::new());
+    let mut rules = VenueRules::defaults(Exchange::Okx);
+    rules.ws_url = url;
+    let stats = LinkStats::new();
+    let tls = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth(),
+    );
+    let plan = VenuePlan {
+        rules,
+        natives: vec!["BTC-USDT".into()],
+        endpoint: None,
+    };
+    let mut feed = LiveFeed::new(vec![plan], tls, Arc::clone(&stats), false).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&stop);
+    let feed_thread = std::thread::spawn(move || {
+        FEED_THREAD.with(|f| f.set(true));
+        feed.run(&mut worker, &s);
+    });
+    let drain = |rx: &mut link::FeedRx| while rx.pop().is_some() {};
+    let frames = || stats.venue(Exchange::Okx).frames.load(Ordering::Relaxed);
+    // Warm-up: connected, subscribed, buffers grown.
+    while frames() < 20_000 {
+        drain(&mut rx);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = frames();
+    COUNTING.store(true, Ordering::SeqCst);
+    while frames() < before + 100_000 {
+        drain(&mut rx);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let counted = frames() - before;
+    let allocs = ALLOCS.load(Ordering::SeqCst);
+    stop.store(true, Ordering::Relaxed);
+    feed_thread.join().unwrap();
+    eprintln!("{allocs} allocations over {counted} frames");
+    assert_eq!(
+        allocs, 0,
+        "{allocs} allocations over {counted} frames received"
+    );
+}
