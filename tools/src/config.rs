@@ -34,6 +34,9 @@ pub(crate) struct RunSection {
     pub(crate) token: String,
     pub(crate) data: PathBuf,
     pub(crate) feed_threads: usize,
+    pub(crate) feed_cores: Vec<usize>,
+    pub(crate) engine_core: Option<usize>,
+    pub(crate) io_core: Option<usize>,
     pub(crate) busy_poll: bool,
     pub(crate) ring_capacity: usize,
     pub(crate) memory_budget_mb: u64,
@@ -48,6 +51,9 @@ impl Default for RunSection {
             token: String::new(),
             data: PathBuf::from("data"),
             feed_threads: 2,
+            feed_cores: Vec::new(),
+            engine_core: None,
+            io_core: None,
             busy_poll: false,
             ring_capacity: 1 << 16,
             memory_budget_mb: 8192,
@@ -172,6 +178,12 @@ impl Config {
         anyhow::ensure!(
             (1..=Exchange::COUNT).contains(&c.run.feed_threads),
             "[run] feed_threads must be 1..=8"
+        );
+        anyhow::ensure!(
+            c.run.feed_cores.is_empty() || c.run.feed_cores.len() == c.run.feed_threads,
+            "[run] feed_cores lists {} cores for {} feed_threads: give one core per feed thread",
+            c.run.feed_cores.len(),
+            c.run.feed_threads
         );
         anyhow::ensure!(
             c.run.ring_capacity.is_power_of_two(),

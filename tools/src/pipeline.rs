@@ -150,6 +150,42 @@ fn histogram_set_bytes() -> usize {
     arb_engine::metrics::STAGES * 26 * 1024 * 8
 }
 
+/// The per-role plan from explicit core ids: index i < `feeds` is feed thread i, then the
+/// core thread, then the sink; a role left out is not pinned.
+///
+/// # Errors
+/// A core id the machine does not have (the message names the role and the available
+/// ids), or a feed-core list whose length is not the number of feed threads.
+pub(crate) fn explicit_pins(
+    feeds: usize,
+    feed_cores: &[usize],
+    engine_core: Option<usize>,
+    io_core: Option<usize>,
+) -> anyhow::Result<Vec<Option<core_affinity::CoreId>>> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let find = |role: &str, n: usize| -> anyhow::Result<core_affinity::CoreId> {
+        ids.iter().copied().find(|c| c.id == n).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{role} core {n} is not available on this machine (available: {:?})",
+                ids.iter().map(|c| c.id).collect::<Vec<_>>()
+            )
+        })
+    };
+    anyhow::ensure!(
+        feed_cores.is_empty() || feed_cores.len() == feeds,
+        "feed cores list {} cores for {} feed threads",
+        feed_cores.len(),
+        feeds
+    );
+    let mut plan = Vec::with_capacity(feeds + 2);
+    for i in 0..feeds {
+        plan.push(feed_cores.get(i).map(|&n| find("feed", n)).transpose()?);
+    }
+    plan.push(engine_core.map(|n| find("engine", n)).transpose()?);
+    plan.push(io_core.map(|n| find("io", n)).transpose()?);
+    Ok(plan)
+}
+
 /// What the collector publishes for the server each tick.
 pub(crate) struct PublishView<'a> {
     pub(crate) registry: &'a Arc<SymbolRegistry>,

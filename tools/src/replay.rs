@@ -234,7 +234,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let pins =
         if !args.feed_cores.is_empty() || args.engine_core.is_some() || args.io_core.is_some() {
-            explicit_pins(args)?
+            pipeline::explicit_pins(args.feeds, &args.feed_cores, args.engine_core, args.io_core)?
         } else if args.pin {
             pin_plan(args.feeds)?
         } else {
@@ -408,36 +408,6 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// The per-role plan from `--feed-cores`, `--engine-core`, `--io-core`: index i < feeds is
 /// feed thread i, then the core thread, then the sink; a role left out is not pinned.
-fn explicit_pins(args: &ReplayArgs) -> anyhow::Result<Vec<Option<core_affinity::CoreId>>> {
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
-    let find = |role: &str, n: usize| -> anyhow::Result<core_affinity::CoreId> {
-        ids.iter().copied().find(|c| c.id == n).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{role} core {n} is not available on this machine (available: {:?})",
-                ids.iter().map(|c| c.id).collect::<Vec<_>>()
-            )
-        })
-    };
-    anyhow::ensure!(
-        args.feed_cores.is_empty() || args.feed_cores.len() == args.feeds,
-        "--feed-cores lists {} cores for {} feed threads",
-        args.feed_cores.len(),
-        args.feeds
-    );
-    let mut plan = Vec::with_capacity(args.feeds + 2);
-    for i in 0..args.feeds {
-        plan.push(
-            args.feed_cores
-                .get(i)
-                .map(|&n| find("feed", n))
-                .transpose()?,
-        );
-    }
-    plan.push(args.engine_core.map(|n| find("engine", n)).transpose()?);
-    plan.push(args.io_core.map(|n| find("io", n)).transpose()?);
-    Ok(plan)
-}
-
 fn pin_plan(feeds: usize) -> anyhow::Result<Vec<Option<core_affinity::CoreId>>> {
     let ids = core_affinity::get_core_ids()
         .ok_or_else(|| anyhow::anyhow!("--pin: cannot list this machine's cores"))?;

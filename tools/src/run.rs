@@ -69,6 +69,15 @@ pub(crate) struct RunArgs {
     /// Store files close after this many seconds (the most a crash can lose).
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     store_file_secs: f64,
+    /// Pin feed thread i to the i-th core of this list (overrides [run] feed_cores).
+    #[arg(long, value_delimiter = ',', value_name = "CORES")]
+    feed_cores: Vec<usize>,
+    /// Pin the spread-core thread to this core (overrides [run] engine_core).
+    #[arg(long, value_name = "CORE")]
+    engine_core: Option<usize>,
+    /// Pin the I/O (sink) thread to this core (overrides [run] io_core).
+    #[arg(long, value_name = "CORE")]
+    io_core: Option<usize>,
     /// No status lines on stderr (errors and warnings still show).
     #[arg(long, short)]
     quiet: bool,
@@ -102,6 +111,15 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(d) = &args.data {
         cfg.run.data.clone_from(d);
+    }
+    if !args.feed_cores.is_empty() {
+        cfg.run.feed_cores.clone_from(&args.feed_cores);
+    }
+    if args.engine_core.is_some() {
+        cfg.run.engine_core = args.engine_core;
+    }
+    if args.io_core.is_some() {
+        cfg.run.io_core = args.io_core;
     }
     let mut venues = cfg.venues();
     if !args.venues.is_empty() {
@@ -219,6 +237,20 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
     per_thread.retain(|p| !p.is_empty());
+    // Fewer venues than feed threads leaves threads out: their cores go unused.
+    let feed_cores: Vec<usize> = cfg
+        .run
+        .feed_cores
+        .iter()
+        .copied()
+        .take(per_thread.len())
+        .collect();
+    let pins = crate::pipeline::explicit_pins(
+        per_thread.len(),
+        &feed_cores,
+        cfg.run.engine_core,
+        cfg.run.io_core,
+    )?;
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     let mut conn_lines = Vec::new();
     for plans in per_thread {
@@ -268,7 +300,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         } else {
             WaitMode::Wait
         },
-        pins: Vec::new(),
+        pins,
         layout: Layout::Threads,
         server: Some(server),
         reserved_bytes: res.total() as u64,
