@@ -121,6 +121,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.io_core.is_some() {
         cfg.run.io_core = args.io_core;
     }
+    // Cores first: a pin to a core the machine lacks fails before any network work.
+    crate::pipeline::explicit_pins(
+        cfg.run.feed_cores.len(),
+        &cfg.run.feed_cores,
+        cfg.run.engine_core,
+        cfg.run.io_core,
+    )?;
     let mut venues = cfg.venues();
     if !args.venues.is_empty() {
         for v in &mut venues {
