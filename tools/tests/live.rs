@@ -252,6 +252,14 @@ fn all_eight_venues_deliver_quotes_and_trades_into_the_engine_and_the_store() {
         assert_eq!(v["connections"]["up"], v["connections"]["total"], "{v}");
         assert_eq!(v["decode_errors"], 0, "{v}");
     }
+    let (_, metrics) = http_get(&addr, "/metrics");
+    for v in VENUES {
+        assert!(
+            metrics.contains(&format!("arb_venue_connections_up{{venue=\"{v}\"}} ")),
+            "{metrics}"
+        );
+    }
+    assert!(metrics.contains("arb_venue_connect_attempts_total{venue=\"okx\"} 1"), "{metrics}");
     let (_, health) = http_get(&addr, "/api/health");
     let h: Value = serde_json::from_str(&health).unwrap();
     assert!(h["events"].as_u64().unwrap() > 0, "{h}");

@@ -823,6 +823,66 @@ impl Api {
                 );
             }
         }
+        // Live connections (arb run): one family per counter, labelled by venue.
+        type Get = fn(&VenueStatus, &LinkStatus) -> u64;
+        let link_families: [(&str, &str, Get); 7] = [
+            (
+                "reconnects_total",
+                "Connections that were up and dropped.",
+                |v, _| v.reconnects,
+            ),
+            (
+                "connect_attempts_total",
+                "TCP connection attempts.",
+                |_, l| l.connect_attempts,
+            ),
+            (
+                "heartbeat_timeouts_total",
+                "Connections dropped for silence.",
+                |_, l| l.heartbeat_timeouts,
+            ),
+            (
+                "replacements_total",
+                "Connections replaced with no gap.",
+                |_, l| l.replacements,
+            ),
+            (
+                "budget_waits_total",
+                "Attempts that waited for the connection budget.",
+                |_, l| l.budget_waits,
+            ),
+            (
+                "venue_errors_total",
+                "Error replies from the venue.",
+                |_, l| l.venue_errors,
+            ),
+            ("connections_up", "Connections streaming now.", |_, l| {
+                l.connections_up
+            }),
+        ];
+        if s.venues.iter().any(|v| v.link.is_some()) {
+            for (name, help, get) in link_families {
+                let kind = if name.ends_with("_total") {
+                    "counter"
+                } else {
+                    "gauge"
+                };
+                let _ = writeln!(
+                    out,
+                    "# HELP arb_venue_{name} {help}\n# TYPE arb_venue_{name} {kind}"
+                );
+                for v in &s.venues {
+                    if let (Some(e), Some(l)) = (v.exchange, v.link.as_ref()) {
+                        let _ = writeln!(
+                            out,
+                            "arb_venue_{name}{{venue=\"{}\"}} {}",
+                            e.as_str(),
+                            get(v, l)
+                        );
+                    }
+                }
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP arb_stage_latency_seconds Latency per pipeline stage since start.\n# TYPE arb_stage_latency_seconds summary"
