@@ -24,6 +24,16 @@ use crate::report;
 use crate::shutdown::Shutdown;
 use crate::store_opts;
 
+/// Writes a line to stderr, ignoring a closed or broken stderr: a collector started by a
+/// supervisor that went away must keep running (and stop cleanly on SIGTERM), not panic in
+/// its status line.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// Arguments of `arb run`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -150,7 +160,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     })?);
 
     // Discovery: every venue at once, each on its own short-lived thread.
-    eprintln!(
+    say!(
         "arb run: discovering symbols on {} venues ({}) ...",
         venues.len(),
         venues
@@ -166,7 +176,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let found = discover::fetch_all(&rest, &targets);
     for (ex, e) in &found.failed {
-        eprintln!(
+        say!(
             "arb run: warning: {}: discovery failed, venue left out: {e}",
             ex.as_str()
         );
@@ -184,7 +194,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
          wrong rest_url settings?"
     );
     let selection = discover::select(&found.venues, &filter);
-    eprintln!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
+    say!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
     anyhow::ensure!(
         !selection.registry.is_empty(),
         "no symbol is quoted in {} and listed on at least {} of the venues that answered: \
@@ -217,7 +227,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         store_on,
     );
     let budget = cfg.run.memory_budget_mb * 1024 * 1024;
-    eprintln!(
+    say!(
         "arb run: {}",
         res.describe(&registry, &core_config.history, budget)
     );
@@ -283,7 +293,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         sources.push(Box::new(LiveSource { feed }));
     }
-    eprintln!(
+    say!(
         "arb run: {} feed threads; {}",
         sources.len(),
         conn_lines.join(", ")
@@ -324,7 +334,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             ..StoreConfig::new(cfg.run.data.clone())
         };
         let (attach, recovery) = StoreAttach::open(config.clone(), &spec)?;
-        eprintln!("{}", store_opts::startup_line("run", &config, &recovery));
+        say!("{}", store_opts::startup_line("run", &config, &recovery));
         Some(attach)
     } else {
         None
@@ -358,7 +368,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     let rate = (p.events - last_events) as f64 / (p.elapsed_s - last_status);
                     last_status = p.elapsed_s;
                     last_events = p.events;
-                    eprintln!(
+                    say!(
                         "arb run: {:6.0}s  {:.0} events/s  drops {}  rss {}  {}",
                         p.elapsed_s,
                         rate,
@@ -369,7 +379,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 }
                 if shutdown.requested() && stopping.is_none() {
                     stopping = Some(p.elapsed_s);
-                    eprintln!(
+                    say!(
                         "arb run: stop requested: closing connections and flushing the store (at most {bound} s; a second signal exits at once)"
                     );
                     watchdog(bound);
@@ -381,7 +391,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 stopping.is_some()
             },
             listening: &mut |addr| {
-                eprintln!(
+                say!(
                     "arb run: serving http://{addr}/ (dashboard; API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
                 );
             },
@@ -395,7 +405,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|&e| link_stats.venue(e).reconnects.load(Ordering::Relaxed))
         .sum();
-    eprintln!(
+    say!(
         "arb run: stopped after {:.1} s: {} events, {} feed-ring drops, {} reconnects{}",
         outcome.elapsed_s,
         outcome.core_stats.events.load(Ordering::Relaxed),
@@ -528,7 +538,7 @@ fn watchdog(bound_s: f64) {
         .name("shutdown-watchdog".into())
         .spawn(move || {
             std::thread::sleep(Duration::from_secs_f64(bound_s));
-            eprintln!("arb run: shutdown did not finish within {bound_s} s; exiting");
+            say!("arb run: shutdown did not finish within {bound_s} s; exiting");
             std::process::exit(3);
         });
 }
