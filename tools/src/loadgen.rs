@@ -172,7 +172,9 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
     let watch = Stopwatch::start();
     // The server's RSS once a second while loaded: flat or growing?
     let mut rss_series: Vec<u64> = Vec::new();
-    while watch.elapsed_s() < args.duration {
+    // SIGINT / SIGTERM end the run early, with the report of what was measured.
+    let shutdown = crate::shutdown::Shutdown::install()?;
+    while watch.elapsed_s() < args.duration && !shutdown.requested() {
         std::thread::sleep(Duration::from_millis(1000));
         let rss = http_get(&host, "/api/health")
             .ok()
@@ -208,9 +210,10 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
         "slow_clients": slow_n,
         "slow_delay_ms": args.slow_delay_ms,
         "symbols_per_client": args.symbols,
-        "duration_s": args.duration,
+        "duration_s": watch.elapsed_s(),
         "messages": received.load(Ordering::Relaxed),
-        "messages_per_s": (received.load(Ordering::Relaxed) - received_at_start) as f64 / args.duration,
+        "messages_per_s": (received.load(Ordering::Relaxed) - received_at_start) as f64
+            / watch.elapsed_s().max(1e-9),
         "disconnects": disconnects.load(Ordering::Relaxed),
         "connect_failures": connect_failures.load(Ordering::Relaxed),
         "latency_fast": pct(&t.fast),

@@ -259,7 +259,10 @@ fn all_eight_venues_deliver_quotes_and_trades_into_the_engine_and_the_store() {
             "{metrics}"
         );
     }
-    assert!(metrics.contains("arb_venue_connect_attempts_total{venue=\"okx\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("arb_venue_connect_attempts_total{venue=\"okx\"} 1"),
+        "{metrics}"
+    );
     let (_, health) = http_get(&addr, "/api/health");
     let h: Value = serde_json::from_str(&health).unwrap();
     assert!(h["events"].as_u64().unwrap() > 0, "{h}");
