@@ -325,7 +325,7 @@ pub(crate) fn parse_cpumask(text: &str) -> Result<BTreeSet<usize>, String> {
 fn hot_cores_text(plan: &Plan) -> String {
     let pinned = plan.pinned_cores();
     if pinned.is_empty() {
-        "2-5 (the hot threads' cores, e.g.; then pin to them)".to_owned()
+        "2-5 (e.g.: the hot threads' cores, then pin to them)".to_owned()
     } else {
         format_cpulist(&pinned)
     }
@@ -696,7 +696,7 @@ pub(crate) fn check_thp(enabled: &Read) -> Item {
 /// The clock source.
 pub(crate) fn check_clocksource(current: &Read, available: &Read) -> Item {
     let rec = "tsc";
-    let why = "every event is timestamped: tsc reads in ~20 ns without a syscall";
+    let why = "every event is timestamped: tsc is read in user space (vDSO), other sources may cost a syscall";
     match current {
         Err(e) => item(
             "clock source",
@@ -1254,42 +1254,67 @@ fn counts(items: &[Item]) -> [usize; 4] {
     ]
 }
 
-/// The table, one row per item, then the summary line.
+/// Widest a column of the table gets before its cells wrap (item and status never wrap).
+const COLUMN_WRAP: [usize; 5] = [usize::MAX, 34, 38, 52, usize::MAX];
+
+/// Splits `text` into lines of at most `width` characters at spaces (a longer word keeps
+/// its own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    lines.push(cur);
+    lines
+}
+
+/// The table, one row per item (long cells wrap onto continuation lines whose item and
+/// status cells are blank), then the summary line.
 pub(crate) fn render_table(items: &[Item]) -> String {
-    let header = ["item", "set", "recommended", "why", "status"];
-    let rows: Vec<[&str; 5]> = items
+    let header = ["item", "set", "recommended", "why", "status"].map(|h| vec![h.to_owned()]);
+    let rows: Vec<[Vec<String>; 5]> = items
         .iter()
         .map(|i| {
-            [
+            let cells = [
                 i.item,
                 i.set.as_str(),
                 i.recommended.as_str(),
                 i.why.as_str(),
                 i.status.as_str(),
-            ]
+            ];
+            let mut k = 0;
+            cells.map(|c| {
+                k += 1;
+                wrap(c, COLUMN_WRAP[k - 1])
+            })
         })
         .collect();
-    let mut width = header.map(|h| h.chars().count());
-    for r in &rows {
+    let mut width = [0usize; 5];
+    for r in std::iter::once(&header).chain(&rows) {
         for (w, c) in width.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+            *w = c.iter().map(|l| l.chars().count()).fold(*w, usize::max);
         }
     }
-    let line = |cells: &[&str; 5]| {
-        cells
-            .iter()
-            .zip(width)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join(" | ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut out = line(&header);
-    out.push('\n');
-    for r in &rows {
-        out.push_str(&line(r));
-        out.push('\n');
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let height = r.iter().map(Vec::len).max().unwrap_or(1);
+        for n in 0..height {
+            let line = r
+                .iter()
+                .zip(width)
+                .map(|(c, w)| format!("{:<w$}", c.get(n).map_or("", String::as_str)))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
     }
     let [ok, advise, unknown, fail] = counts(items);
     out.push_str(&format!(
@@ -1681,6 +1706,9 @@ mod tests {
         ];
         let t = render_table(&items);
         assert!(t.starts_with("item | set"), "{t}");
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 5), ["abcdefgh"]);
+        assert_eq!(wrap("", 5), [""]);
         assert!(
             t.ends_with("doctor: 1 ok, 0 advise, 1 unknown, 1 FAIL\n"),
             "{t}"

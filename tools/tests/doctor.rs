@@ -48,7 +48,12 @@ fn the_default_run_prints_every_item_and_passes() {
     let o = doctor(&[]);
     let out = stdout(&o);
     assert!(o.status.success(), "{out}");
-    let rows: Vec<&str> = out.lines().skip(1).collect();
+    // Rows start at the first column; wrapped cells continue on lines that start blank.
+    let rows: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with(' '))
+        .collect();
     for (name, row) in ITEMS.iter().zip(&rows) {
         assert!(row.starts_with(name), "{name} missing: {out}");
         let status = row.rsplit(" | ").next().unwrap();
@@ -57,6 +62,7 @@ fn the_default_run_prints_every_item_and_passes() {
             "{name}: {status}"
         );
     }
+    assert_eq!(rows.len(), ITEMS.len() + 1, "{out}");
     let summary = out.lines().last().unwrap();
     assert!(summary.starts_with("doctor: "), "{out}");
     assert!(summary.ends_with(" 0 FAIL"), "{out}");
