@@ -1072,6 +1072,31 @@ pub(crate) fn check_memory(plan: &Plan, mem_total: Option<u64>) -> anyhow::Resul
     })
 }
 
+/// The config file: it parses (else the loader's error) and enables a venue.
+pub(crate) fn check_config(name: String, loaded: Result<&Plan, &str>) -> Item {
+    let rec = "a file arb run accepts, with at least one venue enabled";
+    match loaded {
+        Err(e) => item("config", Status::Fail, name, rec, e),
+        Ok(plan) if plan.venues.is_empty() => item(
+            "config",
+            Status::Fail,
+            name,
+            rec,
+            "no venue is enabled: arb run refuses to start",
+        ),
+        Ok(plan) => item(
+            "config",
+            Status::Ok,
+            name,
+            rec,
+            format!(
+                "parses and passes the loader's checks; {} venues enabled",
+                plan.venues.len()
+            ),
+        ),
+    }
+}
+
 /// Every check for `plan` on `host`.
 pub(crate) fn checks(host: &Host, plan: &Plan) -> anyhow::Result<Vec<Item>> {
     Ok(vec![
@@ -1349,24 +1374,12 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         });
     match Config::load(args.config.as_deref()) {
         Ok(cfg) => {
-            items.push(item(
-                "config",
-                Status::Ok,
-                config_name,
-                "a file arb run accepts",
-                "parses and passes the loader's checks",
-            ));
             let plan = Plan::new(&cfg, &args.feed_cores, args.engine_core, args.io_core);
+            items.push(check_config(config_name, Ok(&plan)));
             items.extend(checks(&host, &plan)?);
         }
         Err(e) => {
-            items.push(item(
-                "config",
-                Status::Fail,
-                config_name,
-                "a file arb run accepts",
-                format!("{e:#}"),
-            ));
+            items.push(check_config(config_name, Err(&format!("{e:#}"))));
             // The host items still say something; the config-bound ones cannot.
             let plan = Plan::new(
                 &Config::default(),
@@ -1658,6 +1671,20 @@ mod tests {
             check_nic_rings(&Ok(vec![("eth0".into(), missing())])).status,
             Status::Unknown
         );
+    }
+
+    #[test]
+    fn config_statuses() {
+        let mut p = plan();
+        assert_eq!(check_config("x".into(), Ok(&p)).status, Status::Ok);
+        assert_eq!(
+            check_config("x".into(), Err("unknown field `feed_thread`")).status,
+            Status::Fail
+        );
+        p.venues.clear();
+        let i = check_config("x".into(), Ok(&p));
+        assert_eq!(i.status, Status::Fail);
+        assert!(i.why.contains("no venue"), "{}", i.why);
     }
 
     #[test]
