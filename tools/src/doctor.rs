@@ -106,51 +106,51 @@ fn item(
 }
 
 /// A file's text, or why it could not be read.
-pub(crate) type Read = Result<String, String>;
+pub(crate) type FileText = Result<String, String>;
 
 /// Everything the checks look at on the host, as read (or not).
 #[derive(Debug, Clone)]
 pub(crate) struct Host {
     /// `/proc/cmdline`.
-    pub(crate) cmdline: Read,
+    pub(crate) cmdline: FileText,
     /// `/sys/devices/system/cpu/isolated`.
-    pub(crate) isolated: Read,
+    pub(crate) isolated: FileText,
     /// `/sys/devices/system/cpu/nohz_full`.
-    pub(crate) nohz_full: Read,
+    pub(crate) nohz_full: FileText,
     /// Core ids this process may run on (what pinning can use).
     pub(crate) cores: Vec<usize>,
     /// Whether an `irqbalance` process runs.
     pub(crate) irqbalance: Option<bool>,
     /// `/proc/irq/default_smp_affinity` (hex mask).
-    pub(crate) default_irq_affinity: Read,
+    pub(crate) default_irq_affinity: FileText,
     /// `(irq, smp_affinity_list)` of every IRQ that has one.
     pub(crate) irq_affinity: Vec<(String, String)>,
     /// `scaling_governor` per core that has cpufreq.
     pub(crate) governors: Vec<String>,
     /// `/sys/module/intel_idle/parameters/max_cstate`.
-    pub(crate) max_cstate: Read,
+    pub(crate) max_cstate: FileText,
     /// `/sys/devices/system/cpu/cpuidle/current_driver`.
-    pub(crate) cpuidle_driver: Read,
+    pub(crate) cpuidle_driver: FileText,
     /// `/sys/kernel/mm/transparent_hugepage/enabled`.
-    pub(crate) thp: Read,
+    pub(crate) thp: FileText,
     /// `clocksource0/current_clocksource`.
-    pub(crate) clocksource: Read,
+    pub(crate) clocksource: FileText,
     /// `clocksource0/available_clocksource`.
-    pub(crate) clocksources: Read,
+    pub(crate) clocksources: FileText,
     /// `/proc/sys/net/core/rmem_max`.
-    pub(crate) rmem_max: Read,
+    pub(crate) rmem_max: FileText,
     /// `/proc/sys/net/core/wmem_max`.
-    pub(crate) wmem_max: Read,
+    pub(crate) wmem_max: FileText,
     /// `/proc/sys/net/ipv4/tcp_rmem` (`min default max`).
-    pub(crate) tcp_rmem: Read,
+    pub(crate) tcp_rmem: FileText,
     /// `/proc/sys/net/core/busy_poll`.
-    pub(crate) busy_poll: Read,
+    pub(crate) busy_poll: FileText,
     /// `/proc/sys/net/core/busy_read`.
-    pub(crate) busy_read: Read,
+    pub(crate) busy_read: FileText,
     /// `(node, cpulist)` per NUMA node, or why they could not be listed.
     pub(crate) numa: Result<Vec<(String, String)>, String>,
     /// `(interface, ethtool -g output)` per interface, or why ethtool could not run.
-    pub(crate) nic_rings: Result<Vec<(String, Read)>, String>,
+    pub(crate) nic_rings: Result<Vec<(String, FileText)>, String>,
     /// `MemTotal` from `/proc/meminfo`, bytes.
     pub(crate) mem_total: Option<u64>,
 }
@@ -333,7 +333,7 @@ fn hot_cores_text(plan: &Plan) -> String {
 
 /// Pinning: every pinned core exists; feed-core list length; no shared core while
 /// busy-polling; pinned cores isolated.
-pub(crate) fn check_pinning(plan: &Plan, available: &[usize], isolated: &Read) -> Item {
+pub(crate) fn check_pinning(plan: &Plan, available: &[usize], isolated: &FileText) -> Item {
     let pins = plan.pins();
     let set = if pins.is_empty() {
         "unpinned".to_owned()
@@ -451,8 +451,8 @@ pub(crate) fn check_pinning(plan: &Plan, available: &[usize], isolated: &Read) -
 pub(crate) fn check_isolation(
     name: &'static str,
     why: &str,
-    cmdline: &Read,
-    sysfs: Option<&Read>,
+    cmdline: &FileText,
+    sysfs: Option<&FileText>,
     plan: &Plan,
 ) -> Item {
     let rec = format!("{name}={}", hot_cores_text(plan));
@@ -507,7 +507,7 @@ pub(crate) fn check_isolation(
 /// IRQ affinity and irqbalance against the pinned cores.
 pub(crate) fn check_irqs(
     irqbalance: Option<bool>,
-    default_mask: &Read,
+    default_mask: &FileText,
     irqs: &[(String, String)],
     plan: &Plan,
 ) -> Item {
@@ -618,7 +618,7 @@ pub(crate) fn check_governor(governors: &[String]) -> Item {
 }
 
 /// C-states: `intel_idle.max_cstate` and the cpuidle driver.
-pub(crate) fn check_cstates(max_cstate: &Read, driver: &Read) -> Item {
+pub(crate) fn check_cstates(max_cstate: &FileText, driver: &FileText) -> Item {
     let rec =
         "max C1 on the hot cores (intel_idle.max_cstate=1, or /dev/cpu_dma_latency held at 0)";
     let why = "waking from deep C-states takes tens to hundreds of µs";
@@ -665,7 +665,7 @@ pub(crate) fn check_cstates(max_cstate: &Read, driver: &Read) -> Item {
 }
 
 /// Transparent huge pages.
-pub(crate) fn check_thp(enabled: &Read) -> Item {
+pub(crate) fn check_thp(enabled: &FileText) -> Item {
     let rec = "madvise or always";
     let why = "the history series are large flat arrays: fewer TLB misses";
     let text = match enabled {
@@ -694,7 +694,7 @@ pub(crate) fn check_thp(enabled: &Read) -> Item {
 }
 
 /// The clock source.
-pub(crate) fn check_clocksource(current: &Read, available: &Read) -> Item {
+pub(crate) fn check_clocksource(current: &FileText, available: &FileText) -> Item {
     let rec = "tsc";
     let why = "every event is timestamped: tsc is read in user space (vDSO), other sources may cost a syscall";
     match current {
@@ -725,11 +725,11 @@ pub(crate) fn check_clocksource(current: &Read, available: &Read) -> Item {
 }
 
 /// Socket buffer limits: `net.core.{rmem,wmem}_max` and the TCP autotuning maximum.
-pub(crate) fn check_socket_buffers(rmem: &Read, wmem: &Read, tcp_rmem: &Read) -> Item {
+pub(crate) fn check_socket_buffers(rmem: &FileText, wmem: &FileText, tcp_rmem: &FileText) -> Item {
     const MIN: u64 = 4 << 20;
     let rec = "net.core.rmem_max, wmem_max and the net.ipv4.tcp_rmem maximum >= 4194304";
     let why = "arb leaves its sockets to TCP autotuning, which grows a receive buffer up to the tcp_rmem maximum (rmem_max caps explicit SO_RCVBUF): a venue's burst must fit while a feed thread is busy";
-    let num = |r: &Read| r.as_deref().ok().and_then(|s| s.trim().parse::<u64>().ok());
+    let num = |r: &FileText| r.as_deref().ok().and_then(|s| s.trim().parse::<u64>().ok());
     // `min default max`.
     let tcp_max = tcp_rmem
         .as_deref()
@@ -765,7 +765,7 @@ pub(crate) fn check_socket_buffers(rmem: &Read, wmem: &Read, tcp_rmem: &Read) ->
 }
 
 /// Kernel socket busy polling against `[run] busy_poll`.
-pub(crate) fn check_busy_poll(poll: &Read, read: &Read, plan: &Plan) -> Item {
+pub(crate) fn check_busy_poll(poll: &FileText, read: &FileText, plan: &Plan) -> Item {
     let (p, r) = match (
         poll.as_deref().map(|s| s.trim().parse::<u64>()),
         read.as_deref().map(|s| s.trim().parse::<u64>()),
@@ -899,7 +899,7 @@ pub(crate) fn parse_ethtool_rx(text: &str) -> Option<(u64, u64)> {
 }
 
 /// NIC RX ring sizes (with ethtool only).
-pub(crate) fn check_nic_rings(rings: &Result<Vec<(String, Read)>, String>) -> Item {
+pub(crate) fn check_nic_rings(rings: &Result<Vec<(String, FileText)>, String>) -> Item {
     let rec = "RX ring at its maximum (ethtool -G IFACE rx MAX)";
     let why = "a larger ring absorbs bursts while the feed thread is busy";
     let rings = match rings {
@@ -1141,7 +1141,7 @@ pub(crate) fn checks(host: &Host, plan: &Plan) -> anyhow::Result<Vec<Item>> {
     ])
 }
 
-fn read(path: &str) -> Read {
+fn read(path: &str) -> FileText {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
@@ -1419,11 +1419,11 @@ mod tests {
         Plan::new(&Config::default(), feed, Some(engine), Some(io))
     }
 
-    fn ok(s: &str) -> Read {
+    fn ok(s: &str) -> FileText {
         Ok(s.to_owned())
     }
 
-    fn missing() -> Read {
+    fn missing() -> FileText {
         Err("gone: No such file or directory".to_owned())
     }
 
