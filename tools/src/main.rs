@@ -8,6 +8,7 @@ mod analyze;
 mod config;
 mod decode;
 mod demo;
+mod doctor;
 mod generate;
 mod latency;
 mod loadgen;
@@ -64,6 +65,9 @@ enum Command {
     /// A local server that plays all 8 venues (REST discovery, WebSocket subscribe /
     /// heartbeat rules, synthetic market data, fault injection) for tests and demos.
     MockExchange(Box<mock::MockArgs>),
+    /// Check the host's tuning and the config's pinning and memory budget: per item what
+    /// is set, what is recommended and why; exits 1 on a configuration that cannot work.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::MockExchange(args) => mock::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
     };
     match result {
         Ok(code) => code,
