@@ -55,7 +55,7 @@ for _ in $(seq 300); do grep -q "serving http://" "$OUT/run.err" && break; sleep
 grep -q "serving http://" "$OUT/run.err" || { cat "$OUT/run.err"; echo "soak: FAIL start"; exit 1; }
 sleep 5
 "$BIN" loadgen --url "ws://127.0.0.1:$PORT/ws" --clients 1000 --slow-fraction 0.1 \
-    --slow-delay-ms 500 --duration "$SECS" --report-json "$OUT/loadgen.json" \
+    --slow-delay-ms 500 --duration "$((SECS + 120))" --report-json "$OUT/loadgen.json" \
     >"$OUT/loadgen.out" 2>&1 &
 LOADGEN=$!
 pids+=($LOADGEN)
