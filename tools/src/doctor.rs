@@ -36,15 +36,8 @@ pub(crate) struct DoctorArgs {
     /// Settings file (TOML) as `arb run` reads it; without it the defaults.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Pin feed thread i to the i-th core of this list (overrides [run] feed_cores).
-    #[arg(long, value_delimiter = ',', value_name = "CORES")]
-    feed_cores: Vec<usize>,
-    /// Pin the spread-core thread to this core (overrides [run] engine_core).
-    #[arg(long, value_name = "CORE")]
-    engine_core: Option<usize>,
-    /// Pin the I/O (sink) thread to this core (overrides [run] io_core).
-    #[arg(long, value_name = "CORE")]
-    io_core: Option<usize>,
+    #[command(flatten)]
+    pins: crate::pins::PinArgs,
     /// Print the items and the summary as JSON for scripts.
     #[arg(long)]
     json: bool,
@@ -1374,7 +1367,12 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         });
     match Config::load(args.config.as_deref()) {
         Ok(cfg) => {
-            let plan = Plan::new(&cfg, &args.feed_cores, args.engine_core, args.io_core);
+            let plan = Plan::new(
+                &cfg,
+                &args.pins.feed_cores,
+                args.pins.engine_core,
+                args.pins.io_core,
+            );
             items.push(check_config(config_name, Ok(&plan)));
             items.extend(checks(&host, &plan)?);
         }
@@ -1383,9 +1381,9 @@ pub(crate) fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
             // The host items still say something; the config-bound ones cannot.
             let plan = Plan::new(
                 &Config::default(),
-                &args.feed_cores,
-                args.engine_core,
-                args.io_core,
+                &args.pins.feed_cores,
+                args.pins.engine_core,
+                args.pins.io_core,
             );
             items.extend(
                 checks(&host, &plan)?

@@ -13,6 +13,7 @@ mod generate;
 mod latency;
 mod loadgen;
 mod mock;
+mod pins;
 mod pipeline;
 mod progress;
 mod query;

@@ -76,16 +76,8 @@ pub(crate) struct ReplayArgs {
     /// (wrapping when the machine has fewer cores; a warning says so).
     #[arg(long)]
     pin: bool,
-    /// Pin feed thread i to the i-th core of this list (e.g. `2,3`); needs one core per
-    /// feed thread. A core the machine does not have is a start-up error naming it.
-    #[arg(long, value_delimiter = ',', value_name = "CORES")]
-    feed_cores: Vec<usize>,
-    /// Pin the spread-core thread to this core.
-    #[arg(long, value_name = "CORE")]
-    engine_core: Option<usize>,
-    /// Pin the I/O (sink) thread to this core.
-    #[arg(long, value_name = "CORE")]
-    io_core: Option<usize>,
+    #[command(flatten)]
+    pins: crate::pins::PinArgs,
     /// Busy-poll idle hot threads instead of sleeping (only on hosts with a core per hot
     /// thread; on a 2-vCPU VM it makes things slower).
     #[arg(long)]
@@ -232,14 +224,14 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     } else {
         WaitMode::Wait
     };
-    let pins =
-        if !args.feed_cores.is_empty() || args.engine_core.is_some() || args.io_core.is_some() {
-            pipeline::explicit_pins(args.feeds, &args.feed_cores, args.engine_core, args.io_core)?
-        } else if args.pin {
-            pin_plan(args.feeds)?
-        } else {
-            Vec::new()
-        };
+    let pins = if args.pins.any() {
+        let p = &args.pins;
+        pipeline::explicit_pins(args.feeds, &p.feed_cores, p.engine_core, p.io_core)?
+    } else if args.pin {
+        pin_plan(args.feeds)?
+    } else {
+        Vec::new()
+    };
     let layout = if args.inline {
         anyhow::ensure!(args.feeds == 1, "--inline runs one feed: drop --feeds");
         Layout::Inline

@@ -79,15 +79,8 @@ pub(crate) struct RunArgs {
     /// Store files close after this many seconds (the most a crash can lose).
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     store_file_secs: f64,
-    /// Pin feed thread i to the i-th core of this list (overrides [run] feed_cores).
-    #[arg(long, value_delimiter = ',', value_name = "CORES")]
-    feed_cores: Vec<usize>,
-    /// Pin the spread-core thread to this core (overrides [run] engine_core).
-    #[arg(long, value_name = "CORE")]
-    engine_core: Option<usize>,
-    /// Pin the I/O (sink) thread to this core (overrides [run] io_core).
-    #[arg(long, value_name = "CORE")]
-    io_core: Option<usize>,
+    #[command(flatten)]
+    pins: crate::pins::PinArgs,
     /// No status lines on stderr (errors and warnings still show).
     #[arg(long, short)]
     quiet: bool,
@@ -122,15 +115,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &args.data {
         cfg.run.data.clone_from(d);
     }
-    if !args.feed_cores.is_empty() {
-        cfg.run.feed_cores.clone_from(&args.feed_cores);
-    }
-    if args.engine_core.is_some() {
-        cfg.run.engine_core = args.engine_core;
-    }
-    if args.io_core.is_some() {
-        cfg.run.io_core = args.io_core;
-    }
+    args.pins.apply(&mut cfg.run);
     // Cores first: a pin to a core the machine lacks fails before any network work.
     crate::pipeline::explicit_pins(
         cfg.run.feed_cores.len(),
