@@ -125,8 +125,6 @@ if f(last["feed_ring_drops"]) != 0:
     fails.append(f"core input ring drops: {last['feed_ring_drops']}")
 # Every venue back within its bound after each drop: silence 5 s + backoff (reset after
 # data; cap 30 s) -> a venue's newest frame is never older than 35 s at a sample.
-# (A venue whose every topic batch was refused has no last message and is not counted:
-# Gate refuses a whole batch for the one rejected topic and its errors name no request.)
 ages = [f(r["max_last_message_age_ms"]) for r in rows if r["max_last_message_age_ms"]]
 if ages and max(ages) > 35_000:
     fails.append(f"a venue silent for {max(ages):.0f} ms")

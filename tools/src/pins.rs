@@ -6,14 +6,14 @@ use crate::config::RunSection;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct PinArgs {
     /// Pin feed thread i to the i-th core of this list (e.g. `2,3`; one core per feed
-    /// thread; for `arb run` it overrides [run] feed_cores). A core the machine does not
+    /// thread; for `arb run` it overrides `[run] feed_cores`). A core the machine does not
     /// have is a start-up error naming it.
     #[arg(long, value_delimiter = ',', value_name = "CORES")]
     pub(crate) feed_cores: Vec<usize>,
-    /// Pin the spread-core thread to this core (for `arb run`: overrides [run] engine_core).
+    /// Pin the spread-core thread to this core (for `arb run`: overrides `[run] engine_core`).
     #[arg(long, value_name = "CORE")]
     pub(crate) engine_core: Option<usize>,
-    /// Pin the I/O (sink) thread to this core (for `arb run`: overrides [run] io_core).
+    /// Pin the I/O (sink) thread to this core (for `arb run`: overrides `[run] io_core`).
     #[arg(long, value_name = "CORE")]
     pub(crate) io_core: Option<usize>,
 }

@@ -15,7 +15,7 @@ pub use msg::{
     BOOK_TICKER_CHANNEL, MAX_PAIRS_PER_REQUEST, PING_CHANNEL, PING_INTERVAL_MS, TICKERS_CHANNEL,
     TRADES_CHANNEL, WS_URL,
 };
-pub use subscribe::{ping_request, subscribe_requests};
+pub use subscribe::{ping_request, subscribe_requests, subscribe_requests_with_ids};
 
 use crate::decode::{Decoded, FrameDecoder, FrameKind, ws_control};
 use crate::error::ParseError;

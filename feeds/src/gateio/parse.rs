@@ -103,6 +103,7 @@ pub(super) fn validating<F: FnMut(Decoded<'_>)>(
     if let Some(error) = present(root.get("error")) {
         let c = Control::new(ControlKind::Error, "error")
             .with_id(id)
+            .with_id_num(root.get("id").and_then(|v| v.as_u64()))
             .with_code(error_code(error.get("code")))
             .with_text(error.get("message").and_then(|v| v.into_string()));
         out(Decoded::Control(c));

@@ -9,11 +9,29 @@ use super::msg::{BOOK_TICKER_CHANNEL, MAX_PAIRS_PER_REQUEST, PING_CHANNEL, TRADE
 /// [`MAX_PAIRS_PER_REQUEST`] pairs. `time_s` is the current Unix time in seconds, which
 /// every Gate request carries (the caller reads the clock).
 pub fn subscribe_requests(time_s: u64, natives: &[&str]) -> Vec<String> {
+    build(time_s, None, natives)
+}
+
+/// [`subscribe_requests`] with a request `id` on each request, counting up from
+/// `first_id` (per chunk: the book request, then the trades request). Gate echoes the id
+/// in its reply, so a refused request can be told from the others.
+pub fn subscribe_requests_with_ids(time_s: u64, first_id: u64, natives: &[&str]) -> Vec<String> {
+    build(time_s, Some(first_id), natives)
+}
+
+fn build(time_s: u64, first_id: Option<u64>, natives: &[&str]) -> Vec<String> {
     let mut reqs = Vec::new();
+    let mut next_id = first_id;
     for chunk in natives.chunks(MAX_PAIRS_PER_REQUEST) {
         for channel in [BOOK_TICKER_CHANNEL, TRADES_CHANNEL] {
-            let mut s = format!(
-                r#"{{"time":{time_s},"channel":"{channel}","event":"subscribe","payload":["#
+            let mut s = format!(r#"{{"time":{time_s},"#);
+            if let Some(id) = next_id.as_mut() {
+                let _ = write!(s, r#""id":{id},"#);
+                *id += 1;
+            }
+            let _ = write!(
+                s,
+                r#""channel":"{channel}","event":"subscribe","payload":["#
             );
             for (i, n) in chunk.iter().enumerate() {
                 if i > 0 {
@@ -64,6 +82,17 @@ mod tests {
             pairs += n;
         }
         assert_eq!(pairs, 500);
+    }
+
+    #[test]
+    fn ids_count_up_per_request() {
+        assert_eq!(
+            subscribe_requests_with_ids(1700000000, 7, &["BTC_USDT"]),
+            [
+                r#"{"time":1700000000,"id":7,"channel":"spot.book_ticker","event":"subscribe","payload":["BTC_USDT"]}"#,
+                r#"{"time":1700000000,"id":8,"channel":"spot.trades","event":"subscribe","payload":["BTC_USDT"]}"#,
+            ]
+        );
     }
 
     #[test]

@@ -326,12 +326,10 @@ impl LiveFeed {
             }
             if !conn.failed_ids.is_empty() {
                 let natives: Vec<&str> = shard.natives.iter().map(String::as_str).collect();
+                let now_s = u64::try_from(clock::wall_ns() / 1_000_000_000).unwrap_or(0);
                 for id in std::mem::take(&mut conn.failed_ids) {
-                    if let Some(reqs) =
-                        venue
-                            .rules
-                            .retry_one_by_one(&natives, id, conn.next_retry_id)
-                    {
+                    let next = conn.next_retry_id;
+                    if let Some(reqs) = venue.rules.retry_one_by_one(&natives, id, next, now_s) {
                         conn.retry(reqs, cx);
                     }
                 }

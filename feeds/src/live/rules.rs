@@ -168,7 +168,7 @@ impl VenueRules {
                 .collect(),
             Exchange::Bybit => bybit::subscribe_requests(1, natives),
             Exchange::Mexc => mexc::subscribe_requests(mexc::Interval::default(), natives),
-            Exchange::Gateio => gateio::subscribe_requests(now_s, natives),
+            Exchange::Gateio => gateio::subscribe_requests_with_ids(now_s, 1, natives),
             Exchange::Kucoin => {
                 kucoin::subscribe_requests(1, kucoin::BookTopic::default(), natives)
             }
@@ -179,7 +179,7 @@ impl VenueRules {
     }
 
     /// When the venue refused subscribe request `failed_id` of a shard (its error names the
-    /// request id: Binance, KuCoin), the requests that subscribe that request's symbols one
+    /// request id: Binance, KuCoin, Gate), the requests that subscribe that request's symbols one
     /// by one, ids counting from `next_id`, so one bad symbol does not cost the whole batch.
     /// `None` when the venue's errors carry no usable id, the id is unknown, or it was
     /// already a one-symbol retry (ids from [`RETRY_ID_BASE`]): then the symbol stays
@@ -189,6 +189,7 @@ impl VenueRules {
         natives: &[&str],
         failed_id: u64,
         next_id: u64,
+        now_s: u64,
     ) -> Option<Vec<String>> {
         if failed_id >= RETRY_ID_BASE || failed_id == 0 {
             return None;
@@ -202,6 +203,9 @@ impl VenueRules {
             Exchange::Kucoin => natives
                 .chunks(kucoin::MAX_SYMBOLS_PER_TOPIC)
                 .nth(usize::try_from((failed_id - 1) / 2).ok()?)?,
+            Exchange::Gateio => natives
+                .chunks(gateio::MAX_PAIRS_PER_REQUEST)
+                .nth(usize::try_from((failed_id - 1) / 2).ok()?)?,
             _ => return None,
         };
         if batch.len() < 2 {
@@ -212,6 +216,9 @@ impl VenueRules {
         for n in batch {
             match self.exchange {
                 Exchange::Binance => out.push(binance::subscribe_request(id, &[n])),
+                Exchange::Gateio => {
+                    out.extend(gateio::subscribe_requests_with_ids(now_s, id, &[n]));
+                }
                 _ => out.extend(kucoin::subscribe_requests(
                     id,
                     kucoin::BookTopic::default(),
@@ -335,23 +342,29 @@ mod tests {
         let names: Vec<String> = (0..150).map(|i| format!("S{i}USDT")).collect();
         let natives: Vec<&str> = names.iter().map(String::as_str).collect();
         let b = VenueRules::defaults(Exchange::Binance);
-        let retry = b.retry_one_by_one(&natives, 2, 0).unwrap();
+        let retry = b.retry_one_by_one(&natives, 2, 0, 0).unwrap();
         assert_eq!(retry.len(), 50, "the second request held symbols 100..150");
         assert!(retry[0].contains("s100usdt@bookTicker") && retry[0].contains(r#""id":1000000"#));
         assert!(
-            b.retry_one_by_one(&natives, RETRY_ID_BASE, 0).is_none(),
+            b.retry_one_by_one(&natives, RETRY_ID_BASE, 0, 0).is_none(),
             "no retry of a retry"
         );
-        assert!(b.retry_one_by_one(&natives, 9, 0).is_none(), "unknown id");
+        assert!(
+            b.retry_one_by_one(&natives, 9, 0, 0).is_none(),
+            "unknown id"
+        );
         let k = VenueRules::defaults(Exchange::Kucoin);
         let kn: Vec<String> = (0..3).map(|i| format!("S{i}-USDT")).collect();
         let kn: Vec<&str> = kn.iter().map(String::as_str).collect();
         // Ids 1 (book) and 2 (trades) both cover the first 100 symbols.
-        assert_eq!(k.retry_one_by_one(&kn, 2, 0).unwrap().len(), 6);
+        assert_eq!(k.retry_one_by_one(&kn, 2, 0, 0).unwrap().len(), 6);
+        // Gate: the same layout, with its ids.
+        let g = VenueRules::defaults(Exchange::Gateio);
+        assert_eq!(g.retry_one_by_one(&kn, 1, 0, 0).unwrap().len(), 6);
+        let okx = VenueRules::defaults(Exchange::Okx);
         assert!(
-            VenueRules::defaults(Exchange::Gateio)
-                .retry_one_by_one(&kn, 1, 0)
-                .is_none()
+            okx.retry_one_by_one(&kn, 1, 0, 0).is_none(),
+            "OKX refuses topic by topic"
         );
     }
 
