@@ -60,7 +60,7 @@ sleep 5
 LOADGEN=$!
 pids+=($LOADGEN)
 
-echo "t_s,rss_bytes,threads,fds,events_per_s,feed_ring_drops,other_drops,max_feed_ring_depth,reconnects,connect_attempts,venues_connected,max_last_message_age_ms" >"$OUT/soak.csv"
+echo "t_s,rss_bytes,threads,fds,events_per_s,feed_ring_drops,other_drops,max_feed_ring_depth,reconnects,connect_attempts,venues_connected,max_last_message_age_ms,venues_without_data" >"$OUT/soak.csv"
 start=$(date +%s)
 while [ $(($(date +%s) - start)) -lt "$SECS" ]; do
     sleep 10
@@ -78,7 +78,7 @@ try:
     h = json.load(open(f"{d}/health.json"))
     ex = json.load(open(f"{d}/exchanges.json"))
 except Exception:
-    print(f"{t},{rss},{threads},{fds},,,,,,,,")
+    print(f"{t},{rss},{threads},{fds},,,,,,,,,")
     sys.exit(0)
 drops = h["drops"]
 feed = drops.get("feed_rings", 0)
@@ -87,7 +87,8 @@ rec = sum(v["reconnects"] for v in ex)
 att = sum((v.get("connections") or {}).get("connect_attempts", 0) for v in ex)
 up = sum(v["state"] == "connected" for v in ex)
 age = max((v["last_message_age_ms"] or 0) for v in ex)
-print(f"{t},{rss},{threads},{fds},{h['events_per_s']:.0f},{feed},{other},{h['max_feed_ring_depth']},{rec},{att},{up},{age:.0f}")
+nodata = sum(v["last_message_age_ms"] is None for v in ex)
+print(f"{t},{rss},{threads},{fds},{h['events_per_s']:.0f},{feed},{other},{h['max_feed_ring_depth']},{rec},{att},{up},{age:.0f},{nodata}")
 EOF
 done
 cp "$OUT/exchanges.json" "$OUT/exchanges_end.json"
@@ -128,6 +129,8 @@ if f(last["feed_ring_drops"]) != 0:
 ages = [f(r["max_last_message_age_ms"]) for r in rows if r["max_last_message_age_ms"]]
 if ages and max(ages) > 35_000:
     fails.append(f"a venue silent for {max(ages):.0f} ms")
+if any(f(r["venues_without_data"]) > 0 for r in steady):
+    fails.append("a venue delivered no data at all")
 ex = json.load(open(f"{d}/exchanges_end.json"))
 budget = {"binance": 250, "bybit": 400, "bitget": 250, "bingx": 200}
 windows = -(-secs // 300)
@@ -165,7 +168,7 @@ except Exception:
 # The plot: one small SVG line chart per column.
 cols = ["rss_bytes", "threads", "fds", "events_per_s", "feed_ring_drops", "other_drops",
         "max_feed_ring_depth", "reconnects", "connect_attempts", "venues_connected",
-        "max_last_message_age_ms"]
+        "max_last_message_age_ms", "venues_without_data"]
 html = ["<html><head><meta charset=utf-8><title>arb soak</title></head><body style='font-family:sans-serif;background:#111;color:#ddd'>",
         f"<h2>arb soak: {secs} s</h2>"]
 ts = [f(r["t_s"]) for r in rows]
