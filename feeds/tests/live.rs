@@ -4,6 +4,8 @@
 //! (`tools/tests/live.rs` runs all eight venues end to end against `arb mock-exchange`.)
 #![allow(clippy::unwrap_used)]
 
+mod util;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,12 +13,10 @@ use std::time::Duration;
 
 use arb_engine::clock::Stopwatch;
 use arb_engine::event::ConnState;
-use arb_engine::link::{self, FeedRx};
-use arb_engine::metrics::stage_channel;
-use arb_engine::ring::{Doorbell, FullPolicy};
-use arb_engine::{Event, Exchange, SymbolRegistry};
-use arb_feeds::feed::{FeedStats, FeedWorker};
-use arb_feeds::live::{Heartbeat, LinkStats, LiveFeed, VenuePlan, VenueRules};
+use arb_engine::link::FeedRx;
+use arb_engine::{Event, Exchange};
+use arb_feeds::feed::FeedStats;
+use arb_feeds::live::{Heartbeat, LinkStats, VenueRules};
 use tungstenite::Message;
 
 const QUOTE: &str = r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"instType":"SPOT","instId":"BTC-USDT","last":"30236","lastSz":"0.0002","askPx":"30228.7","askSz":"1.5","bidPx":"30228.6","bidSz":"0.2","open24h":"1","high24h":"1","low24h":"1","sodUtc0":"1","sodUtc8":"1","volCcy24h":"1","vol24h":"1","ts":"1652459224956"}]}"#;
@@ -122,34 +122,11 @@ struct Run {
 }
 
 fn start(url: String, tune: impl FnOnce(&mut VenueRules)) -> Run {
-    let mut reg = SymbolRegistry::new();
-    reg.insert(Exchange::Okx, "BTC-USDT", "BTC", "USDT")
-        .unwrap();
-    let (tx, rx) = link::channel(1 << 16, 64, FullPolicy::DropNewest, Doorbell::new());
-    let (rec, _col) = stage_channel(1_000_000_000, 1);
-    let feed_stats = FeedStats::new();
-    let mut worker = FeedWorker::new(Arc::new(reg), tx, rec, Arc::clone(&feed_stats));
-    let mut rules = VenueRules::defaults(Exchange::Okx);
-    rules.ws_url = url;
-    rules.backoff_base_ms = 20;
-    rules.backoff_cap_ms = 200;
-    tune(&mut rules);
-    let stats = LinkStats::new();
-    let tls = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth(),
-    );
-    let plan = VenuePlan {
-        rules,
-        natives: vec!["BTC-USDT".into()],
-        endpoint: None,
-    };
-    let mut feed = LiveFeed::new(vec![plan], tls, Arc::clone(&stats), false).unwrap();
+    let (mut feed, mut worker, rx, stats, feed_stats) = util::okx_live_feed(url, |r| {
+        r.backoff_base_ms = 20;
+        r.backoff_cap_ms = 200;
+        tune(r);
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let s = Arc::clone(&stop);
     let thread = std::thread::spawn(move || feed.run(&mut worker, &s));

@@ -8,6 +8,8 @@
     reason = "a counting global allocator is the instrument of this test"
 )]
 
+mod util;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::TcpListener;
@@ -15,12 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use arb_engine::Exchange;
 use arb_engine::link;
-use arb_engine::metrics::stage_channel;
-use arb_engine::ring::{Doorbell, FullPolicy};
-use arb_engine::{Exchange, SymbolRegistry};
-use arb_feeds::feed::{FeedStats, FeedWorker};
-use arb_feeds::live::{LinkStats, LiveFeed, VenuePlan, VenueRules};
 use tungstenite::Message;
 
 struct Counting;
@@ -84,30 +82,7 @@ fn receiving_frames_allocates_nothing_after_warm_up() {
             std::thread::sleep(Duration::from_micros(200));
         }
     });
-    let mut reg = SymbolRegistry::new();
-    reg.insert(Exchange::Okx, "BTC-USDT", "BTC", "USDT")
-        .unwrap();
-    let (tx, mut rx) = link::channel(1 << 16, 64, FullPolicy::DropNewest, Doorbell::new());
-    let (rec, _col) = stage_channel(1_000_000_000, 1);
-    let mut worker = FeedWorker::new(Arc::new(reg), tx, rec, FeedStats::new());
-    let mut rules = VenueRules::defaults(Exchange::Okx);
-    rules.ws_url = url;
-    let stats = LinkStats::new();
-    let tls = Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth(),
-    );
-    let plan = VenuePlan {
-        rules,
-        natives: vec!["BTC-USDT".into()],
-        endpoint: None,
-    };
-    let mut feed = LiveFeed::new(vec![plan], tls, Arc::clone(&stats), false).unwrap();
+    let (mut feed, mut worker, mut rx, stats, _) = util::okx_live_feed(url, |_| {});
     let stop = Arc::new(AtomicBool::new(false));
     let s = Arc::clone(&stop);
     let feed_thread = std::thread::spawn(move || {

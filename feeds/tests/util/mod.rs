@@ -1,5 +1,6 @@
-//! Shared helpers of the feed tests: fixture loading, owned decode results, mutations.
-#![allow(dead_code, unreachable_pub)]
+//! Shared helpers of the feed tests: fixture loading, owned decode results, mutations, a
+//! live feed on loopback.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -215,4 +216,40 @@ pub fn check_mutations<D: FrameDecoder>(make: impl Fn() -> D, kind: FrameKind, f
 /// Epoch ms to ns.
 pub const fn ms(v: i64) -> i64 {
     v * 1_000_000
+}
+
+/// A live feed with one OKX connection to `url` subscribing `BTC-USDT`, its worker, the
+/// core side of its ring and its counters (the live client tests).
+pub fn okx_live_feed(
+    url: String,
+    tune: impl FnOnce(&mut arb_feeds::live::VenueRules),
+) -> (
+    arb_feeds::live::LiveFeed,
+    arb_feeds::feed::FeedWorker,
+    arb_engine::link::FeedRx,
+    std::sync::Arc<arb_feeds::live::LinkStats>,
+    std::sync::Arc<arb_feeds::feed::FeedStats>,
+) {
+    use arb_engine::ring::{Doorbell, FullPolicy};
+    use arb_engine::{Exchange, SymbolRegistry};
+    use std::sync::Arc;
+    let mut reg = SymbolRegistry::new();
+    reg.insert(Exchange::Okx, "BTC-USDT", "BTC", "USDT")
+        .unwrap();
+    let (tx, rx) = arb_engine::link::channel(1 << 16, 64, FullPolicy::DropNewest, Doorbell::new());
+    let (rec, _col) = arb_engine::metrics::stage_channel(1_000_000_000, 1);
+    let feed_stats = arb_feeds::feed::FeedStats::new();
+    let worker = arb_feeds::feed::FeedWorker::new(Arc::new(reg), tx, rec, Arc::clone(&feed_stats));
+    let mut rules = arb_feeds::live::VenueRules::defaults(Exchange::Okx);
+    rules.ws_url = url;
+    tune(&mut rules);
+    let stats = arb_feeds::live::LinkStats::new();
+    let plan = arb_feeds::live::VenuePlan {
+        rules,
+        natives: vec!["BTC-USDT".into()],
+        endpoint: None,
+    };
+    let tls = arb_feeds::tls::client_config(&[]).unwrap();
+    let feed = arb_feeds::live::LiveFeed::new(vec![plan], tls, Arc::clone(&stats), false).unwrap();
+    (feed, worker, rx, stats, feed_stats)
 }
