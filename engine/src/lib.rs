@@ -1,7 +1,7 @@
 //! The engine of arb: event model, symbol registry, clock seam, the single-writer spread
 //! core with its preallocated per-venue history (pair series derived on read), SPSC rings
-//! with explicit full policies, and
-//! lock-free stage metrics.
+//! with explicit full policies, lock-free stage metrics, and the NATS wire encoding of
+//! events.
 //!
 //! Guarantees a caller relies on:
 //! - every event type is a small `Copy` struct with interned ids ([`SymbolId`],
@@ -13,7 +13,10 @@
 //!   says how much);
 //! - readers of the history and the ranking never block the core (seqlocks over atomics);
 //!   pair series (deviation, executable spreads, bands) are derived on the reader's thread
-//!   by [`pairs::PairReader`].
+//!   by [`pairs::PairReader`];
+//! - events cross machines (collectors → NATS → engine) in the versioned, fixed-size,
+//!   little-endian batches of [`wire`] (spec: `engine/WIRE.md`); decoding never panics and
+//!   validates a whole batch before any record is handed out.
 //!
 //! This crate has no network, no async runtime and no storage dependency.
 //!
@@ -44,6 +47,7 @@ pub mod spread;
 pub mod symbol;
 pub mod sync;
 mod sys;
+pub mod wire;
 pub mod worker;
 
 pub use event::{Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
