@@ -288,6 +288,42 @@ impl FeedWorker {
         self.scratch.len()
     }
 
+    /// Pushes events decoded elsewhere (a remote collector's, received over NATS) into the
+    /// core's ring: quotes and trades under the ring's full policy, venue states on the
+    /// never-dropping lane, in order. Their symbols must already be this registry's ids.
+    /// Returns the number of quotes and trades the ring took.
+    ///
+    /// # Hot path
+    /// Allocates never; one clock read per call; blocks never under
+    /// `FullPolicy::DropNewest` (a full state lane waits, see `arb_engine::link`).
+    pub fn push_events(&mut self, events: &[Event]) -> usize {
+        let stamp_ns = clock::mono_ns();
+        let mut pushed = 0;
+        for event in events {
+            match event {
+                Event::Quote(_) => self.tally.quotes += 1,
+                Event::Trade(_) => self.tally.trades += 1,
+                Event::Venue(v) => {
+                    if conn_slot(v.exchange, v.conn_id).is_err() {
+                        self.tally.rejected_conn += 1;
+                        continue;
+                    }
+                    self.tally.venue_events += 1;
+                    self.tx.push_state(*v, stamp_ns);
+                    continue;
+                }
+            }
+            pushed += usize::from(self.tx.push(Envelope {
+                item: *event,
+                stamp_ns,
+            }));
+        }
+        if !events.is_empty() {
+            self.tx.notify();
+        }
+        pushed
+    }
+
     /// Counts a frame the source refused before decoding (for instance one larger than
     /// the live client's frame limit) as a decode error of `exchange`.
     pub fn on_refused_frame(&mut self, exchange: Exchange, error: ParseError) {

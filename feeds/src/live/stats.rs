@@ -80,7 +80,8 @@ impl VenueLinkStats {
         LinkState::from_u8(self.state.load(Ordering::Relaxed))
     }
 
-    pub(crate) fn set_state(&self, s: LinkState) {
+    /// Sets the venue's state (its feed thread, or the engine role's NATS receiver).
+    pub fn set_state(&self, s: LinkState) {
         self.state.store(s as u8, Ordering::Relaxed);
     }
 
