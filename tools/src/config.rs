@@ -22,6 +22,7 @@ pub(crate) struct Config {
     pub(crate) engine: EngineSection,
     pub(crate) discovery: DiscoverySection,
     pub(crate) tls: TlsSection,
+    pub(crate) nats: NatsSection,
     pub(crate) venues: BTreeMap<String, VenueSection>,
 }
 
@@ -103,6 +104,45 @@ impl Default for DiscoverySection {
             refresh_minutes: 60,
             timeout_ms: 10_000,
             attempts: 3,
+        }
+    }
+}
+
+/// `[nats]`: the scale-out roles (`arb run --role collector|engine`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NatsSection {
+    pub(crate) servers: Vec<String>,
+    pub(crate) name: String,
+    pub(crate) collectors: Vec<String>,
+    pub(crate) batch_linger_us: u64,
+    pub(crate) batch_max_events: u16,
+    pub(crate) heartbeat_ms: u64,
+    pub(crate) heartbeat_timeout_ms: u64,
+    pub(crate) wait_for_collectors_s: u64,
+    pub(crate) channel_batches: usize,
+    pub(crate) client_capacity: usize,
+    pub(crate) subscription_capacity: usize,
+    pub(crate) reconnect_cap_ms: u64,
+}
+
+impl Default for NatsSection {
+    fn default() -> Self {
+        let c = arb_io::nats::collector::CollectorConfig::default();
+        let n = arb_io::nats::NatsConfig::default();
+        NatsSection {
+            servers: n.servers,
+            name: "collector".into(),
+            collectors: Vec::new(),
+            batch_linger_us: (c.linger_ns / 1000) as u64,
+            batch_max_events: c.max_events,
+            heartbeat_ms: (c.heartbeat_ns / 1_000_000) as u64,
+            heartbeat_timeout_ms: 1000,
+            wait_for_collectors_s: 30,
+            channel_batches: c.channel_batches,
+            client_capacity: n.client_capacity,
+            subscription_capacity: n.subscription_capacity,
+            reconnect_cap_ms: n.reconnect_cap.as_millis() as u64,
         }
     }
 }
@@ -201,6 +241,22 @@ impl Config {
             c.run.shutdown_timeout_s > 0.0,
             "[run] shutdown_timeout_s must be positive"
         );
+        anyhow::ensure!(
+            c.nats.batch_max_events >= 1
+                && c.nats.heartbeat_ms >= 10
+                && c.nats.heartbeat_timeout_ms > c.nats.heartbeat_ms
+                && c.nats.channel_batches >= 1
+                && c.nats.client_capacity >= 1
+                && c.nats.subscription_capacity >= 1,
+            "[nats] batch_max_events, channel_batches and the capacities must be at least 1, \
+             heartbeat_ms at least 10, and heartbeat_timeout_ms above heartbeat_ms"
+        );
+        arb_io::nats::validate_name(&c.nats.name)
+            .map_err(|e| anyhow::anyhow!("[nats] name: {e}"))?;
+        for n in &c.nats.collectors {
+            arb_io::nats::validate_name(n)
+                .map_err(|e| anyhow::anyhow!("[nats] collectors: {e}"))?;
+        }
         for v in c.venues() {
             v.rules
                 .validate()

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze;
+mod collector;
 mod config;
 mod decode;
 mod demo;
 mod doctor;
+mod engine_role;
 mod generate;
 mod latency;
 mod loadgen;

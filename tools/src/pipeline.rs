@@ -81,6 +81,8 @@ pub(crate) struct PipelineSpec {
     pub(crate) store_root: Option<std::path::PathBuf>,
     /// Live connections' counters (`arb run`): venue states for the API.
     pub(crate) link_stats: Option<Arc<LinkStats>>,
+    /// The engine role's collectors (`arb run --role engine`): their state for the API.
+    pub(crate) remote: Option<Arc<arb_io::nats::remote::RemoteSet>>,
 }
 
 /// Memory a run reserves at start-up, by part (printed, checked against the budget and

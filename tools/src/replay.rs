@@ -254,6 +254,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
         reserved_bytes: res.total() as u64,
         store_root: store_config.as_ref().map(|c| c.root.clone()),
         link_stats: None,
+        remote: None,
     };
     let store = match store_config {
         Some(config) => {

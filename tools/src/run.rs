@@ -11,7 +11,7 @@ use std::time::Duration;
 use arb_engine::history::HistoryConfig;
 use arb_engine::live_pairs::LivePairs;
 use arb_engine::ring::{FullPolicy, WaitMode};
-use arb_engine::{CoreConfig, Exchange, clock};
+use arb_engine::{CoreConfig, Exchange, SymbolRegistry, clock};
 use arb_feeds::discover::{self, Filter, Rest, RestConfig, RetryPolicy};
 use arb_feeds::feed::FeedWorker;
 use arb_feeds::live::{Endpoint, EndpointFn, LinkStats, LiveFeed, VenuePlan};
@@ -27,6 +27,7 @@ use crate::store_opts;
 /// Writes a line to stderr, ignoring a closed or broken stderr: a collector started by a
 /// supervisor that went away must keep running (and stop cleanly on SIGTERM), not panic in
 /// its status line.
+#[macro_export]
 macro_rules! say {
     ($($t:tt)*) => {{
         use std::io::Write as _;
@@ -49,41 +50,83 @@ Stop with Ctrl-C or SIGTERM: connections close and the store flushes every file 
 Examples:
   arb run                                     # real venues, defaults, http://127.0.0.1:8181/
   arb run --config arb.toml --venues binance,okx
-  arb mock-exchange --print-config > mock.toml & arb run --config mock.toml   # offline")]
+  arb mock-exchange --print-config > mock.toml & arb run --config mock.toml   # offline
+
+Scale-out over NATS (see the README): collectors near the venues, one engine.
+  arb run --role collector --name tokyo --nats nats://hub:4222 --venues binance,okx
+  arb run --role collector --name sg --nats nats://hub:4222 --venues bybit,gateio
+  arb run --role engine --nats nats://hub:4222 --collectors tokyo,sg")]
 pub(crate) struct RunArgs {
     /// Settings file (TOML); without it every setting takes its default.
     #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Print the commented default arb.toml and exit.
     #[arg(long)]
-    print_default_config: bool,
+    pub(crate) print_default_config: bool,
     /// Dashboard and API address (overrides [run] listen).
     #[arg(long, value_name = "ADDR")]
-    listen: Option<std::net::SocketAddr>,
+    pub(crate) listen: Option<std::net::SocketAddr>,
     /// Parquet store root (overrides [run] data).
     #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Keep nothing on disk.
     #[arg(long)]
-    no_store: bool,
+    pub(crate) no_store: bool,
     /// Only these venues (comma-separated), whatever the config enables.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    venues: Vec<Exchange>,
+    pub(crate) venues: Vec<Exchange>,
     /// Also record every raw frame and connection change to this capture file
     /// (replayable with `arb replay`). Runs every venue on one feed thread.
     #[arg(long, value_name = "FILE")]
-    capture: Option<PathBuf>,
+    pub(crate) capture: Option<PathBuf>,
     /// Stop after this many seconds (default: run until a signal).
     #[arg(long, value_name = "SECS")]
-    duration: Option<f64>,
+    pub(crate) duration: Option<f64>,
     /// Store files close after this many seconds (the most a crash can lose).
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
-    store_file_secs: f64,
+    pub(crate) store_file_secs: f64,
+    /// What this process does: `all` (venues, core, store and dashboard in one process),
+    /// `collector` (discovery and feeds only, publishing to NATS) or `engine` (core, store
+    /// and dashboard fed by collectors over NATS).
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    pub(crate) role: Role,
+    /// NATS servers, comma-separated (overrides [nats] servers).
+    #[arg(long, value_delimiter = ',', value_name = "URLS")]
+    pub(crate) nats: Vec<String>,
+    /// This collector's name, the subject token of its data (overrides [nats] name).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Collectors an engine subscribes to, comma-separated, in venue-ownership order
+    /// (overrides [nats] collectors).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub(crate) collectors: Vec<String>,
     #[command(flatten)]
     pins: crate::pins::PinArgs,
     /// No status lines on stderr (errors and warnings still show).
     #[arg(long, short)]
-    quiet: bool,
+    pub(crate) quiet: bool,
+}
+
+/// The part a process plays in a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Role {
+    /// Feeds, core, store and server in one process.
+    All,
+    /// Feeds only, publishing to NATS.
+    Collector,
+    /// Core, store and server fed from NATS.
+    Engine,
+}
+
+impl Role {
+    /// The status lines' tag: `""`, `" (collector)"`, `" (engine)"`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "",
+            Role::Collector => " (collector)",
+            Role::Engine => " (engine)",
+        }
+    }
 }
 
 /// One feed thread's connections as a pipeline source.
@@ -115,6 +158,19 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = &args.data {
         cfg.run.data.clone_from(d);
     }
+    if !args.nats.is_empty() {
+        cfg.nats.servers.clone_from(&args.nats);
+    }
+    if let Some(n) = &args.name {
+        arb_io::nats::validate_name(n)?;
+        cfg.nats.name.clone_from(n);
+    }
+    if !args.collectors.is_empty() {
+        for n in &args.collectors {
+            arb_io::nats::validate_name(n)?;
+        }
+        cfg.nats.collectors.clone_from(&args.collectors);
+    }
     args.pins.apply(&mut cfg.run);
     // Cores first: a pin to a core the machine lacks fails before any network work.
     crate::pipeline::explicit_pins(
@@ -123,6 +179,35 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cfg.run.engine_core,
         cfg.run.io_core,
     )?;
+    match args.role {
+        Role::All => run_all(args, &cfg),
+        Role::Collector => crate::collector::run(args, &cfg),
+        Role::Engine => crate::engine_role::run(args, &cfg),
+    }
+}
+
+/// Discovery and the live connections of the enabled venues, not yet running.
+pub(crate) struct Feeds {
+    pub(crate) venues: Vec<Venue>,
+    pub(crate) rest: Arc<Rest>,
+    pub(crate) filter: Filter,
+    pub(crate) selection: discover::Selection,
+    pub(crate) registry: Arc<SymbolRegistry>,
+    pub(crate) link_stats: Arc<LinkStats>,
+    /// One per feed thread.
+    pub(crate) feeds: Vec<LiveFeed>,
+    /// Feed thread, engine and I/O pins.
+    pub(crate) pins: Vec<Option<core_affinity::CoreId>>,
+}
+
+/// Discovers the enabled venues' symbols (keeping those on at least `min_venues` of
+/// them) and prepares one live feed per feed thread.
+pub(crate) fn start_feeds(
+    args: &RunArgs,
+    cfg: &Config,
+    min_venues: usize,
+) -> anyhow::Result<Feeds> {
+    let role = args.role.as_str();
     let mut venues = cfg.venues();
     if !args.venues.is_empty() {
         for v in &mut venues {
@@ -146,7 +231,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
     // Discovery: every venue at once, each on its own short-lived thread.
     say!(
-        "arb run: discovering symbols on {} venues ({}) ...",
+        "arb run{role}: discovering symbols on {} venues ({}) ...",
         venues.len(),
         venues
             .iter()
@@ -162,13 +247,13 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let found = discover::fetch_all(&rest, &targets);
     for (ex, e) in &found.failed {
         say!(
-            "arb run: warning: {}: discovery failed, venue left out: {e}",
+            "arb run{role}: warning: {}: discovery failed, venue left out: {e}",
             ex.as_str()
         );
     }
     let filter = Filter {
         quote_assets: cfg.discovery.quote_assets.clone(),
-        min_venues: cfg.discovery.min_venues,
+        min_venues,
         min_quote_volume: volumes(&venues, |v| v.min_quote_volume),
         max_quote_volume: volumes(&venues, |v| v.max_quote_volume),
         max_symbols: (cfg.discovery.max_symbols > 0).then_some(cfg.discovery.max_symbols),
@@ -179,49 +264,24 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
          wrong rest_url settings?"
     );
     let selection = discover::select(&found.venues, &filter);
-    say!("arb run: {} ({:.1} s)", selection.report, watch.elapsed_s());
+    say!(
+        "arb run{role}: {} ({:.1} s)",
+        selection.report,
+        watch.elapsed_s()
+    );
     anyhow::ensure!(
         !selection.registry.is_empty(),
         "no symbol is quoted in {} and listed on at least {} of the venues that answered: \
          nothing to watch (check [discovery] and the venues' REST URLs)",
         cfg.discovery.quote_assets.join("/"),
-        cfg.discovery.min_venues
+        min_venues
     );
     let registry = Arc::new(selection.registry.clone());
-
-    // Engine, memory.
-    let core_config = CoreConfig {
-        history: HistoryConfig {
-            buckets: cfg.engine.buckets,
-            bucket_ns: cfg.engine.bucket_ms * 1_000_000,
-            raw_points: cfg.engine.raw_points,
-        },
-        ..CoreConfig::default()
-    };
-    let store_on = !args.no_store && !cfg.run.data.as_os_str().is_empty();
     let feed_threads = if args.capture.is_some() {
         1
     } else {
         cfg.run.feed_threads.min(venues.len())
     };
-    let res = Reservation::compute(
-        &registry,
-        &core_config,
-        feed_threads,
-        cfg.run.ring_capacity,
-        store_on,
-    );
-    let budget = cfg.run.memory_budget_mb * 1024 * 1024;
-    say!(
-        "arb run: {}",
-        res.describe(&registry, &core_config.history, budget)
-    );
-    anyhow::ensure!(
-        res.total() as u64 <= budget,
-        "reserved memory {} exceeds [run] memory_budget_mb {}: lower [engine] buckets / raw_points or [discovery] max_symbols",
-        report::mib(res.total() as u64),
-        cfg.run.memory_budget_mb
-    );
 
     // Connections: venues dealt round-robin over the feed threads.
     let link_stats = LinkStats::new();
@@ -253,7 +313,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         cfg.run.engine_core,
         cfg.run.io_core,
     )?;
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut feeds = Vec::new();
     let mut conn_lines = Vec::new();
     for plans in per_thread {
         let feed = LiveFeed::new(
@@ -276,14 +336,118 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 selection.natives[ex.index()].len()
             ));
         }
-        sources.push(Box::new(LiveSource { feed }));
+        feeds.push(feed);
     }
     say!(
-        "arb run: {} feed threads; {}",
-        sources.len(),
+        "arb run{role}: {} feed threads; {}",
+        feeds.len(),
         conn_lines.join(", ")
     );
+    Ok(Feeds {
+        venues,
+        rest,
+        filter,
+        selection,
+        registry,
+        link_stats,
+        feeds,
+        pins,
+    })
+}
 
+/// `--role all`: venues, core, store and server in this process.
+fn run_all(args: &RunArgs, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let live = start_feeds(args, cfg, cfg.discovery.min_venues)?;
+    let refresh_stop = Arc::new(AtomicBool::new(false));
+    let refresh = (cfg.discovery.refresh_minutes > 0).then(|| {
+        spawn_refresh(
+            Arc::clone(&live.rest),
+            live.venues.clone(),
+            live.filter.clone(),
+            live.selection.clone(),
+            Duration::from_secs(cfg.discovery.refresh_minutes * 60),
+            Arc::clone(&refresh_stop),
+        )
+    });
+    let sources: Vec<Box<dyn Source>> = live
+        .feeds
+        .into_iter()
+        .map(|feed| Box::new(LiveSource { feed }) as Box<dyn Source>)
+        .collect();
+    let link_stats = Arc::clone(&live.link_stats);
+    let venues = live.venues;
+    let result = run_engine(
+        args,
+        cfg,
+        Engine {
+            registry: live.registry,
+            sources,
+            pins: live.pins,
+            link_stats: live.link_stats,
+            remote: None,
+        },
+        &mut || venue_summary(&link_stats, &venues),
+    );
+    refresh_stop.store(true, Ordering::Relaxed);
+    if let Some(Ok(h)) = refresh {
+        let _ = h.join();
+    }
+    result
+}
+
+/// What the engine side of a run is built from.
+pub(crate) struct Engine {
+    pub(crate) registry: Arc<SymbolRegistry>,
+    pub(crate) sources: Vec<Box<dyn Source>>,
+    pub(crate) pins: Vec<Option<core_affinity::CoreId>>,
+    pub(crate) link_stats: Arc<LinkStats>,
+    /// The engine role's collectors (for the API).
+    pub(crate) remote: Option<Arc<arb_io::nats::remote::RemoteSet>>,
+}
+
+/// Runs the core, the store and the server behind `engine.sources` until a signal or
+/// `--duration`, with a status line every 10 s (`summary` gives its tail).
+pub(crate) fn run_engine(
+    args: &RunArgs,
+    cfg: &Config,
+    engine: Engine,
+    summary: &mut dyn FnMut() -> String,
+) -> anyhow::Result<ExitCode> {
+    let role = args.role.as_str();
+    let Engine {
+        registry,
+        sources,
+        pins,
+        link_stats,
+        remote,
+    } = engine;
+    let core_config = CoreConfig {
+        history: HistoryConfig {
+            buckets: cfg.engine.buckets,
+            bucket_ns: cfg.engine.bucket_ms * 1_000_000,
+            raw_points: cfg.engine.raw_points,
+        },
+        ..CoreConfig::default()
+    };
+    let store_on = !args.no_store && !cfg.run.data.as_os_str().is_empty();
+    let res = Reservation::compute(
+        &registry,
+        &core_config,
+        sources.len(),
+        cfg.run.ring_capacity,
+        store_on,
+    );
+    let budget = cfg.run.memory_budget_mb * 1024 * 1024;
+    say!(
+        "arb run{role}: {}",
+        res.describe(&registry, &core_config.history, budget)
+    );
+    anyhow::ensure!(
+        res.total() as u64 <= budget,
+        "reserved memory {} exceeds [run] memory_budget_mb {}: lower [engine] buckets / raw_points or [discovery] max_symbols",
+        report::mib(res.total() as u64),
+        cfg.run.memory_budget_mb
+    );
     let server = ServerConfig {
         listen: cfg.run.listen,
         allow_remote: cfg.run.allow_remote,
@@ -308,6 +472,7 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         reserved_bytes: res.total() as u64,
         store_root: store_on.then(|| cfg.run.data.clone()),
         link_stats: Some(Arc::clone(&link_stats)),
+        remote,
     };
     let store = if store_on {
         anyhow::ensure!(
@@ -325,17 +490,6 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         None
     };
 
-    let refresh_stop = Arc::new(AtomicBool::new(false));
-    let refresh = (cfg.discovery.refresh_minutes > 0).then(|| {
-        spawn_refresh(
-            Arc::clone(&rest),
-            venues.clone(),
-            filter.clone(),
-            selection.clone(),
-            Duration::from_secs(cfg.discovery.refresh_minutes * 60),
-            Arc::clone(&refresh_stop),
-        )
-    });
     let shutdown = Shutdown::install()?;
     let mut stopping: Option<f64> = None;
     let mut last_status = 0.0;
@@ -354,18 +508,18 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     last_status = p.elapsed_s;
                     last_events = p.events;
                     say!(
-                        "arb run: {:6.0}s  {:.0} events/s  drops {}  rss {}  {}",
+                        "arb run{role}: {:6.0}s  {:.0} events/s  drops {}  rss {}  {}",
                         p.elapsed_s,
                         rate,
                         p.drops,
                         report::mib(report::rss_bytes()),
-                        venue_summary(&link_stats, &venues)
+                        summary()
                     );
                 }
                 if shutdown.requested() && stopping.is_none() {
                     stopping = Some(p.elapsed_s);
                     say!(
-                        "arb run: stop requested: closing connections and flushing the store (at most {bound} s; a second signal exits at once)"
+                        "arb run{role}: stop requested: closing connections and flushing the store (at most {bound} s; a second signal exits at once)"
                     );
                     watchdog(bound);
                 }
@@ -377,21 +531,17 @@ pub(crate) fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             },
             listening: &mut |addr| {
                 say!(
-                    "arb run: serving http://{addr}/ (dashboard; API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
+                    "arb run{role}: serving http://{addr}/ (dashboard; API: /api/health, /api/exchanges, /api/opportunities, /metrics)"
                 );
             },
         },
     )?;
-    refresh_stop.store(true, Ordering::Relaxed);
-    if let Some(Ok(h)) = refresh {
-        let _ = h.join();
-    }
     let reconnects: u64 = Exchange::ALL
         .iter()
         .map(|&e| link_stats.venue(e).reconnects.load(Ordering::Relaxed))
         .sum();
     say!(
-        "arb run: stopped after {:.1} s: {} events, {} feed-ring drops, {} reconnects{}",
+        "arb run{role}: stopped after {:.1} s: {} events, {} feed-ring drops, {} reconnects{}",
         outcome.elapsed_s,
         outcome.core_stats.events.load(Ordering::Relaxed),
         outcome.feed_drops,
@@ -499,7 +649,7 @@ fn kucoin_endpoint(rest: &Arc<Rest>, venue: &Venue) -> EndpointFn {
 }
 
 /// `binance up 2/2, okx degraded 1/2, ...` for the status line.
-fn venue_summary(stats: &LinkStats, venues: &[Venue]) -> String {
+pub(crate) fn venue_summary(stats: &LinkStats, venues: &[Venue]) -> String {
     venues
         .iter()
         .map(|v| {
@@ -518,7 +668,7 @@ fn venue_summary(stats: &LinkStats, venues: &[Venue]) -> String {
 
 /// Exits the process if the shutdown has not finished within `bound_s` (a hung venue
 /// socket or disk must not keep a stopped collector alive).
-fn watchdog(bound_s: f64) {
+pub(crate) fn watchdog(bound_s: f64) {
     let _ = std::thread::Builder::new()
         .name("shutdown-watchdog".into())
         .spawn(move || {
