@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,100 +15,13 @@ use std::time::Duration;
 use arb_engine::clock::Stopwatch;
 use serde_json::Value;
 
-use common::{http_get, serving_addr};
-
-const VENUES: [&str; 8] = [
-    "binance", "bybit", "mexc", "gateio", "kucoin", "okx", "bitget", "bingx",
-];
-
-fn arb() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_arb"))
-}
+use common::{Mock, VENUES, arb, config, http_get, serving_addr};
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("arb-live-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// A running `arb mock-exchange`, killed on drop.
-struct Mock {
-    child: Child,
-    addr: String,
-    /// Its `--print-config` fragment.
-    config: String,
-}
-
-impl Mock {
-    fn start(args: &[&str]) -> Mock {
-        let mut child = arb()
-            .args([
-                "mock-exchange",
-                "--print-config",
-                "--symbols",
-                "12",
-                "--rate",
-                "4000",
-            ])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let addr = first
-            .split("listening on ")
-            .nth(1)
-            .unwrap()
-            .trim_start_matches("http://")
-            .trim_start_matches("https://")
-            .to_string();
-        let mut config = String::new();
-        let mut ws_urls = 0;
-        while ws_urls < VENUES.len() {
-            let line = lines.next().unwrap().unwrap();
-            ws_urls += usize::from(line.starts_with("ws_url"));
-            config.push_str(&line);
-            config.push('\n');
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Mock {
-            child,
-            addr,
-            config,
-        }
-    }
-
-    fn stats(&self) -> Value {
-        serde_json::from_str(&http_get(&self.addr, "/mock/stats").1).unwrap()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The mock's fragment with `extra` keys added to every venue section, and `top` sections
-/// prepended (e.g. `[discovery]`).
-fn config(mock: &Mock, dir: &Path, top: &str, extra: &str) -> PathBuf {
-    let mut out = String::from(top);
-    out.push('\n');
-    for line in mock.config.lines() {
-        out.push_str(line);
-        out.push('\n');
-        if line.starts_with("[venues.") {
-            out.push_str(extra);
-            out.push('\n');
-        }
-    }
-    let path = dir.join("arb.toml");
-    std::fs::write(&path, out).unwrap();
-    path
 }
 
 /// Fast reconnects for tests: 100 ms backoff, capped at 1 s.

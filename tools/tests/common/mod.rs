@@ -1,9 +1,11 @@
-//! What the binary's end-to-end tests share: finding the address a spawned `arb` serves
+//! What the binary's end-to-end tests share: the `arb` command, a running
+//! `arb mock-exchange` and its config fragment, finding the address a spawned `arb` serves
 //! on, and a plain HTTP GET.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::Child;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Reads the child's stderr (it must be piped) until the `serving http://ADDR/` line,
@@ -37,4 +39,91 @@ pub(crate) fn http_get(addr: &str, path: &str) -> (u16, String) {
     s.read_to_string(&mut out).unwrap();
     let status = out[9..12].parse().unwrap();
     (status, out.split_once("\r\n\r\n").unwrap().1.to_string())
+}
+
+pub(crate) const VENUES: [&str; 8] = [
+    "binance", "bybit", "mexc", "gateio", "kucoin", "okx", "bitget", "bingx",
+];
+
+pub(crate) fn arb() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_arb"))
+}
+
+/// A running `arb mock-exchange`, killed on drop.
+pub(crate) struct Mock {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    /// Its `--print-config` fragment.
+    pub(crate) config: String,
+}
+
+impl Mock {
+    pub(crate) fn start(args: &[&str]) -> Mock {
+        let mut child = arb()
+            .args([
+                "mock-exchange",
+                "--print-config",
+                "--symbols",
+                "12",
+                "--rate",
+                "4000",
+            ])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .split("listening on ")
+            .nth(1)
+            .unwrap()
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
+        let mut config = String::new();
+        let mut ws_urls = 0;
+        while ws_urls < VENUES.len() {
+            let line = lines.next().unwrap().unwrap();
+            ws_urls += usize::from(line.starts_with("ws_url"));
+            config.push_str(&line);
+            config.push('\n');
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Mock {
+            child,
+            addr,
+            config,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&http_get(&self.addr, "/mock/stats").1).unwrap()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The mock's fragment with `extra` keys added to every venue section, and `top` sections
+/// prepended (e.g. `[discovery]`).
+pub(crate) fn config(mock: &Mock, dir: &Path, top: &str, extra: &str) -> PathBuf {
+    let mut out = String::from(top);
+    out.push('\n');
+    for line in mock.config.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("[venues.") {
+            out.push_str(extra);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("arb.toml");
+    std::fs::write(&path, out).unwrap();
+    path
 }
