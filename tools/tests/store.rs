@@ -126,6 +126,55 @@ fn pyarrow_and_duckdb_read_a_replayed_store_equal_to_the_decoder() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// History beyond one disk (issue 11, item 5): two stores written independently (two
+/// engines, two hosts) are queried at once, in place, by one DuckDB glob over their
+/// directories: each store's rows per kind equal what its own run reported.
+#[test]
+fn duckdb_queries_several_stores_at_once_in_place() {
+    let dir = tmpdir("several");
+    let root = dir.join("stores");
+    let mut expected = serde_json::Map::new();
+    for (name, symbols) in [("tokyo", "12"), ("sg", "20")] {
+        let sub = dir.join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let cap = gen_capture(&sub, symbols, "10000", "3");
+        let report = sub.join("r.json");
+        let out = arb()
+            .arg("replay")
+            .arg(&cap)
+            .arg("--store")
+            .arg(root.join(name))
+            .arg("--report-json")
+            .arg(&report)
+            .arg("-q")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let rows: serde_json::Map<String, Value> = r["rows_written"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
+            .map(|(k, n)| (k.clone(), n.clone()))
+            .collect();
+        expected.insert(name.to_string(), Value::Object(rows));
+    }
+    let out = python(&["--several".as_ref(), root.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got, Value::Object(expected));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A paced replay of an 8 s capture, with files closing after 1 s.
 fn paced_replay(cap: &Path, store: &Path, report: &Path) -> std::process::Child {
     arb()

@@ -5,6 +5,8 @@ report and the decoder's own output (`arb decode --capture`), independently of a
 usage: store_check.py STORE REPORT_JSON DECODED_JSONL
        store_check.py --valid-only STORE     (every visible file opens; print row counts)
        store_check.py --per-venue STORE      (rows per kind per venue, as JSON)
+       store_check.py --several ROOT         (every store under ROOT/*/ in one DuckDB query
+                                              per kind, the README's SQL: rows per store)
 Exit 0 when every check passes; otherwise prints what failed and exits 1.
 """
 import collections
@@ -150,10 +152,33 @@ def per_venue(store):
     print(json.dumps(out))
 
 
+def several(root):
+    """Rows per store and kind over ROOT/<store>/<kind>/date=*/hour=*/*.parquet, with the
+    README's query: one glob over every store's directory, read in place, the store named
+    by its directory (the `filename` column), the partitions by hive_partitioning."""
+    con = duckdb.connect()
+    out = {}
+    for kind in KINDS:
+        pattern = os.path.join(root, "*", kind, "date=*", "hour=*", "*.parquet")
+        if not glob.glob(pattern):
+            continue
+        rows = con.execute(
+            f"""select regexp_extract(filename, '/([^/]+)/{kind}/date=', 1) as store,
+                       count(*) as rows, count(distinct hour) as hours
+                from read_parquet('{pattern}', hive_partitioning = true, filename = true)
+                group by store order by store"""
+        ).fetchall()
+        for store, n, _hours in rows:
+            out.setdefault(store, {})[kind] = n
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--valid-only":
         valid_only(sys.argv[2])
     elif sys.argv[1] == "--per-venue":
         per_venue(sys.argv[2])
+    elif sys.argv[1] == "--several":
+        several(sys.argv[2])
     else:
         full(*sys.argv[1:4])
