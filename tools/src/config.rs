@@ -242,14 +242,15 @@ impl Config {
             "[run] shutdown_timeout_s must be positive"
         );
         anyhow::ensure!(
-            c.nats.batch_max_events >= 1
+            (1..=8192).contains(&c.nats.batch_max_events)
                 && c.nats.heartbeat_ms >= 10
                 && c.nats.heartbeat_timeout_ms > c.nats.heartbeat_ms
                 && c.nats.channel_batches >= 1
                 && c.nats.client_capacity >= 1
                 && c.nats.subscription_capacity >= 1,
-            "[nats] batch_max_events, channel_batches and the capacities must be at least 1, \
-             heartbeat_ms at least 10, and heartbeat_timeout_ms above heartbeat_ms"
+            "[nats] batch_max_events must be 1..=8192 (a batch stays well under NATS's 1 MiB \
+             message limit), channel_batches and the capacities at least 1, heartbeat_ms at \
+             least 10, and heartbeat_timeout_ms above heartbeat_ms"
         );
         arb_io::nats::validate_name(&c.nats.name)
             .map_err(|e| anyhow::anyhow!("[nats] name: {e}"))?;
@@ -339,6 +340,7 @@ mod tests {
         assert_eq!(c.run.feed_threads, d.run.feed_threads);
         assert_eq!(c.engine.buckets, d.engine.buckets);
         assert_eq!(c.discovery.quote_assets, d.discovery.quote_assets);
+        assert_eq!(format!("{:?}", c.nats), format!("{:?}", d.nats));
         for (a, b) in c.venues().iter().zip(d.venues()) {
             assert_eq!(a.rules, b.rules, "{:?}", a.exchange);
             assert_eq!(a.rest_url, b.rest_url);
@@ -354,6 +356,25 @@ mod tests {
         assert!(format!("{e:#}").contains("kraken"), "{e:#}");
         let e = Config::parse("[venues.mexc]\nsymbols_per_conn = 40\n").unwrap_err();
         assert!(format!("{e:#}").contains("mexc"), "{e:#}");
+    }
+
+    #[test]
+    fn nats_settings_are_checked() {
+        for bad in [
+            "[nats]\nname = \"a.b\"\n",
+            "[nats]\ncollectors = [\"ok\", \"no pe\"]\n",
+            "[nats]\nbatch_max_events = 9000\n",
+            "[nats]\nheartbeat_ms = 500\nheartbeat_timeout_ms = 400\n",
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            assert!(format!("{e:#}").contains("[nats]"), "{bad}: {e:#}");
+        }
+        let c = Config::parse(
+            "[nats]\nservers = [\"nats://a:4222\", \"nats://b:4222\"]\nname = \"tokyo-1\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.nats.servers.len(), 2);
+        assert_eq!(c.nats.name, "tokyo-1");
     }
 
     #[test]
