@@ -1,4 +1,5 @@
-// arb dashboard: polls the JSON API (opportunities 1 s, chart 1 s or history 10 s, venues and engine 2 s),
+// arb dashboard: polls the JSON API (opportunities 1 s, chart 1 s or history 10 s, venues (and the engine
+// role's collectors) and engine 2 s),
 // updates tables in place, draws the selected pair with uPlot. Recovers by itself when the
 // server restarts (the next poll succeeds).
 "use strict";
@@ -130,7 +131,10 @@ async function pollChart(force) {
 
 async function pollVenues() {
   try {
-    const v = await api("/api/exchanges");
+    // An array; in the engine role {exchanges, collectors, nats}.
+    const j = await api("/api/exchanges");
+    const v = Array.isArray(j) ? j : (j.exchanges || []);
+    renderCollectors(Array.isArray(j) ? null : j);
     const body = $("#venues tbody");
     while (body.rows.length > v.length) body.deleteRow(-1);
     v.forEach((x, i) => {
@@ -145,6 +149,35 @@ async function pollVenues() {
     const sel = $("#f-venue");
     if (sel.options.length === 1) v.forEach((x) => sel.add(new Option(x.exchange, x.id)));
   } catch (e) { /* the opportunities poll shows the connection state */ }
+}
+
+// The engine role's collectors (hidden when /api/exchanges has none).
+function renderCollectors(j) {
+  const panel = $("#collectors-panel");
+  panel.hidden = !(j && j.collectors);
+  document.body.classList.toggle("engine-role", !panel.hidden);
+  if (panel.hidden) return;
+  const n = j.nats;
+  const pill = $("#nats");
+  pill.textContent = n ? (n.connected ? "NATS connected" : "NATS disconnected") : "NATS –";
+  pill.className = "pill " + (n && n.connected ? "up" : "down");
+  pill.title = n ? `connects ${n.connects}, disconnects ${n.disconnects}, slow consumer ${n.slow_consumer}, errors ${n.errors}${n.last_error ? "; last: " + n.last_error : ""}` : "";
+  const body = $("#collectors tbody");
+  while (body.rows.length > j.collectors.length) body.deleteRow(-1);
+  j.collectors.forEach((c, i) => {
+    const tr = body.rows[i] || body.insertRow();
+    const cells = [c.name, c.state, c.venues.join(", ") || "–", fmt(c.clock_offset_ms, 2), fmt(c.one_way_delay_ms, 2),
+                   fmt(c.arrival_age_p99_ms, 1), c.lost_batches, c.stale_quotes, fmt(c.heartbeat_age_ms, 0)];
+    cells.forEach((x, k) => {
+      const td = tr.cells[k] || tr.insertCell();
+      if (k === 1) {
+        // The up/down badge.
+        const b = td.firstElementChild || td.appendChild(document.createElement("span"));
+        b.textContent = x; b.className = "pill " + (x === "up" ? "up" : "down");
+      } else td.textContent = x;
+      td.className = k >= 3 ? "num" : "";
+    });
+  });
 }
 
 async function pollEngine() {

@@ -205,6 +205,8 @@ pub(crate) struct PublishView<'a> {
     pub(crate) store: Option<(&'a StoreStats, &'a TapDrops)>,
     /// Live connections' counters, in live mode.
     pub(crate) link: Option<&'a LinkStats>,
+    /// The engine role's collectors and NATS connection.
+    pub(crate) remote: Option<&'a arb_io::nats::remote::RemoteSet>,
 }
 
 /// The Parquet store, opened before the run (so its start-up scan can be reported) and
@@ -356,6 +358,7 @@ pub(crate) fn run(
         store_root: spec.store_root.as_deref(),
         store: store_stats.as_deref().zip(store_drops.as_deref()),
         link: spec.link_stats.as_deref(),
+        remote: spec.remote.as_deref(),
     };
     let live = spec
         .server

@@ -1,6 +1,6 @@
 //! The server's side of a run: its command-line options, the shared state it reads, and
 //! the status the collector loop publishes for it every tick (venues, drops, latency
-//! quantiles, memory).
+//! quantiles, memory, and the engine role's collectors and NATS connection).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use arb_engine::Exchange;
 use arb_engine::metrics::{Stage, StageHistograms};
 use arb_engine::worker::TapDrops;
-use arb_io::serve::api::{LinkStatus, LiveState, StageQuantiles, Status, VenueStatus};
+use arb_io::nats::remote::RemoteSet;
+use arb_io::serve::api::{
+    CollectorStatus, LinkStatus, LiveState, NatsStatus, StageQuantiles, Status, VenueStatus,
+};
 use arb_io::serve::{ServerConfig, ServerStats};
 use arb_io::store::Kind;
 
@@ -247,6 +250,8 @@ pub(crate) fn publish(
             }
             c
         },
+        collectors: view.remote.map(collectors).unwrap_or_default(),
+        nats: view.remote.map(|set| nats(set, r)),
     };
     if let Ok(mut s) = state.status.lock() {
         *s = status;
@@ -256,4 +261,61 @@ pub(crate) fn publish(
 /// Outputs a tap ring dropped, all kinds.
 fn tap_total(d: &TapDrops, r: Ordering) -> u64 {
     d.quotes.load(r) + d.trades.load(r) + d.signals.load(r) + d.gaps.load(r) + d.states.load(r)
+}
+
+/// The engine role's collectors for the API (heartbeat age against the wall clock now).
+fn collectors(set: &RemoteSet) -> Vec<CollectorStatus> {
+    let r = Ordering::Relaxed;
+    let now = arb_engine::clock::wall_ns();
+    let ms = |ns: i64| ns as f64 / 1e6;
+    set.collectors
+        .iter()
+        .map(|c| {
+            // Estimates exist once a ping was answered, quantiles once a quote arrived.
+            let pinged = c.pings.load(r) > 0;
+            let samples = c.age_samples.load(r);
+            let age = |q: &std::sync::atomic::AtomicI64| (samples > 0).then(|| ms(q.load(r)));
+            let bits = c.venues.load(r);
+            let last_hb = c.last_heartbeat_wall_ns.load(r);
+            CollectorStatus {
+                name: c.name.clone(),
+                up: c.up.load(r),
+                venues: Exchange::ALL
+                    .iter()
+                    .copied()
+                    .filter(|e| bits & (1 << e.index()) != 0)
+                    .collect(),
+                clock_offset_ms: pinged.then(|| ms(c.clock_offset_ns.load(r))),
+                one_way_delay_ms: pinged.then(|| ms(c.one_way_delay_ns.load(r))),
+                rtt_ms: pinged.then(|| ms(c.rtt_ns.load(r))),
+                heartbeat_age_ms: (last_hb > 0).then(|| ms(now.saturating_sub(last_hb).max(0))),
+                arrival_age_p50_ms: age(&c.age_p50_ns),
+                arrival_age_p99_ms: age(&c.age_p99_ns),
+                arrival_age_p999_ms: age(&c.age_p999_ns),
+                arrival_age_samples: samples,
+                batches: c.batches.load(r),
+                events: c.events.load(r),
+                lost_batches: c.lost_batches.load(r),
+                stale_quotes: c.stale_quotes.load(r),
+                unmapped: c.unmapped.load(r),
+                foreign: c.foreign.load(r),
+                decode_errors: c.decode_errors.load(r),
+                heartbeats: c.heartbeats.load(r),
+                heartbeat_timeouts: c.timeouts.load(r),
+            }
+        })
+        .collect()
+}
+
+/// The engine role's NATS connection for the API.
+fn nats(set: &RemoteSet, r: Ordering) -> NatsStatus {
+    let n = &set.nats;
+    NatsStatus {
+        connected: n.connected.load(r),
+        connects: n.connects.load(r),
+        disconnects: n.disconnects.load(r),
+        slow_consumer: n.slow_consumer.load(r),
+        errors: n.errors.load(r),
+        last_error: n.last_error(),
+    }
 }

@@ -5,13 +5,13 @@
 //! |---|---|
 //! | `GET /api/health` | status, uptime, memory reserved and RSS, events, drops, ring depth |
 //! | `GET /api/symbols` | every symbol and the venues listing it |
-//! | `GET /api/exchanges` | per venue: state, messages, messages/s, last message age, reconnects, decode errors |
+//! | `GET /api/exchanges` | per venue: state, messages, messages/s, last message age, reconnects, decode errors (an array); in the engine role `{exchanges, collectors, nats}`: the venues, then per collector its state, venues, clock offset, one-way delay, heartbeat age, arrival-age quantiles and counters, and the NATS connection |
 //! | `GET /api/opportunities?limit=&min_spread=&exchange=&symbol=` | the live ranking: best executable spread per symbol and its pair |
 //! | `GET /api/window?symbol=&exchange1=&exchange2=&minutes=` | the live pair series with bands (chart object), both executable spreads, and the pair's recent signals |
 //! | `GET /api/rolling_window_data?limit=` | NDJSON, one chart object per live opportunity (the old endpoint) |
 //! | `GET /api/history?symbol=&exchange1=&exchange2=&from=&to=` | NDJSON chart object from the Parquet store (read off the server's thread) |
 //! | `GET /api/dashboard_data` | NDJSON chart objects from the store for the opportunities of the newest `arb analyze` CSV (`opportunity_cycles_040bp > 40`), else the live ranking |
-//! | `GET /metrics` | Prometheus text: counters, gauges, latency quantiles per stage |
+//! | `GET /metrics` | Prometheus text: counters, gauges, latency quantiles per stage (and `arb_collector_*`, `arb_nats_*` in the engine role) |
 //! | `GET /` | the dashboard (HTML, JS, CSS and uPlot served from the binary) |
 //!
 //! Venues and symbols are written as [`crate::names`] spells them and parsed in any
@@ -75,6 +75,71 @@ pub struct LinkStatus {
     pub oversize_frames: u64,
 }
 
+/// One collector of the engine role (`arb run --role engine`), as `/api/exchanges` and
+/// `/metrics` show it. Times are on the engine's clock; estimates are `None` until the
+/// first sample.
+#[derive(Debug, Clone, Default)]
+pub struct CollectorStatus {
+    /// Its name (a NATS subject token).
+    pub name: String,
+    /// Heartbeats arriving within the timeout (`state` `up`, else `down`).
+    pub up: bool,
+    /// Venues it owns for this engine.
+    pub venues: Vec<Exchange>,
+    /// Collector clock minus engine clock, ms (best of the recent pings).
+    pub clock_offset_ms: Option<f64>,
+    /// One-way delay estimate from the pings, ms.
+    pub one_way_delay_ms: Option<f64>,
+    /// Round trip of the best recent ping, ms.
+    pub rtt_ms: Option<f64>,
+    /// Since the last heartbeat, ms (`None` before the first).
+    pub heartbeat_age_ms: Option<f64>,
+    /// Arrival age of quotes (collector receive → engine receive, after the offset), ms:
+    /// p50.
+    pub arrival_age_p50_ms: Option<f64>,
+    /// p99.
+    pub arrival_age_p99_ms: Option<f64>,
+    /// p99.9.
+    pub arrival_age_p999_ms: Option<f64>,
+    /// Samples behind the arrival-age quantiles.
+    pub arrival_age_samples: u64,
+    /// Data batches applied.
+    pub batches: u64,
+    /// Quotes and trades pushed to the core.
+    pub events: u64,
+    /// Batches missing by sequence number.
+    pub lost_batches: u64,
+    /// Quotes older than the staleness limit on arrival, dropped.
+    pub stale_quotes: u64,
+    /// Events whose symbol the engine does not watch, or that came before the table.
+    pub unmapped: u64,
+    /// Batches for a venue another collector owns, dropped.
+    pub foreign: u64,
+    /// Messages that did not decode.
+    pub decode_errors: u64,
+    /// Heartbeats received.
+    pub heartbeats: u64,
+    /// Times the collector was marked down for missing heartbeats.
+    pub heartbeat_timeouts: u64,
+}
+
+/// The engine role's NATS connection, as `/api/exchanges` and `/metrics` show it.
+#[derive(Debug, Clone, Default)]
+pub struct NatsStatus {
+    /// Connected to a server now.
+    pub connected: bool,
+    /// Successful connections (the first and every reconnect).
+    pub connects: u64,
+    /// Connections lost.
+    pub disconnects: u64,
+    /// Messages the client dropped because a subscription's queue was full.
+    pub slow_consumer: u64,
+    /// Server or client errors reported.
+    pub errors: u64,
+    /// The last error's text.
+    pub last_error: Option<String>,
+}
+
 /// Latency quantiles of one stage, ns.
 #[derive(Debug, Clone)]
 pub struct StageQuantiles {
@@ -114,6 +179,17 @@ pub struct Status {
     pub stages: Vec<StageQuantiles>,
     /// Other counters for `/metrics` (`name`, value), e.g. `quotes_total`.
     pub counters: Vec<(&'static str, u64)>,
+    /// The engine role's collectors, in `--collectors` order (empty otherwise).
+    pub collectors: Vec<CollectorStatus>,
+    /// The engine role's NATS connection (`None` otherwise).
+    pub nats: Option<NatsStatus>,
+}
+
+impl Status {
+    /// The engine role: `/api/exchanges` then answers an object with the collectors.
+    fn is_engine_role(&self) -> bool {
+        self.nats.is_some() || !self.collectors.is_empty()
+    }
 }
 
 /// Everything the API reads, shared with the pipeline.
@@ -525,7 +601,24 @@ impl Api {
                 }))
             })
             .collect();
-        Response::json(200, &Value::Array(list))
+        if !s.is_engine_role() {
+            return Response::json(200, &Value::Array(list));
+        }
+        let collectors: Vec<Value> = s.collectors.iter().map(collector_json).collect();
+        let nats = s.nats.as_ref().map(|n| {
+            json!({
+                "connected": n.connected,
+                "connects": n.connects,
+                "disconnects": n.disconnects,
+                "slow_consumer": n.slow_consumer,
+                "errors": n.errors,
+                "last_error": n.last_error,
+            })
+        });
+        Response::json(
+            200,
+            &json!({"exchanges": list, "collectors": collectors, "nats": nats}),
+        )
     }
 
     /// The live ranking with each symbol's best pair, filtered.
@@ -883,6 +976,7 @@ impl Api {
                 }
             }
         }
+        write_collector_metrics(&mut out, &s);
         let _ = writeln!(
             out,
             "# HELP arb_stage_latency_seconds Latency per pipeline stage since start.\n# TYPE arb_stage_latency_seconds summary"
@@ -908,6 +1002,171 @@ impl Api {
             );
         }
         Response::bytes(200, "text/plain; version=0.0.4", out.into_bytes())
+    }
+}
+
+/// One collector in `/api/exchanges`.
+fn collector_json(c: &CollectorStatus) -> Value {
+    let ms = |v: Option<f64>| v.map_or(Value::Null, finite);
+    json!({
+        "name": c.name,
+        "state": if c.up { "up" } else { "down" },
+        "venues": c.venues.iter().map(|&e| names::exchange_name(e)).collect::<Vec<_>>(),
+        "clock_offset_ms": ms(c.clock_offset_ms),
+        "one_way_delay_ms": ms(c.one_way_delay_ms),
+        "rtt_ms": ms(c.rtt_ms),
+        "heartbeat_age_ms": ms(c.heartbeat_age_ms),
+        "arrival_age_p50_ms": ms(c.arrival_age_p50_ms),
+        "arrival_age_p99_ms": ms(c.arrival_age_p99_ms),
+        "arrival_age_p999_ms": ms(c.arrival_age_p999_ms),
+        "arrival_age_samples": c.arrival_age_samples,
+        "batches": c.batches,
+        "events": c.events,
+        "lost_batches": c.lost_batches,
+        "stale_quotes": c.stale_quotes,
+        "unmapped": c.unmapped,
+        "foreign": c.foreign,
+        "decode_errors": c.decode_errors,
+        "heartbeats": c.heartbeats,
+        "heartbeat_timeouts": c.heartbeat_timeouts,
+    })
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.contains(['\\', '"', '\n']) {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+            .into()
+    } else {
+        v.into()
+    }
+}
+
+/// Milliseconds as seconds, rounded to the nanosecond (so `0.2250` ms prints `0.000225`,
+/// not the binary noise of a division).
+fn ms_to_s(ms: f64) -> f64 {
+    (ms * 1e6).round() / 1e9
+}
+
+/// The engine role's `arb_collector_*` families (labelled by collector) and `arb_nats_*`;
+/// nothing otherwise. A collector without an estimate yet has no sample in that family.
+fn write_collector_metrics(out: &mut String, s: &Status) {
+    if !s.collectors.is_empty() {
+        type Gauge = fn(&CollectorStatus) -> Option<f64>;
+        let gauges: [(&str, &str, Gauge); 3] = [
+            (
+                "up",
+                "1 while the collector's heartbeats arrive within the timeout.",
+                |c| Some(f64::from(u8::from(c.up))),
+            ),
+            (
+                "clock_offset_seconds",
+                "Collector clock minus engine clock (best of the recent pings).",
+                |c| c.clock_offset_ms.map(ms_to_s),
+            ),
+            (
+                "one_way_delay_seconds",
+                "One-way delay estimate from the clock pings.",
+                |c| c.one_way_delay_ms.map(ms_to_s),
+            ),
+        ];
+        for (name, help, get) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP arb_collector_{name} {help}\n# TYPE arb_collector_{name} gauge"
+            );
+            for c in &s.collectors {
+                if let Some(v) = get(c).filter(|v| v.is_finite()) {
+                    let _ = writeln!(
+                        out,
+                        "arb_collector_{name}{{collector=\"{}\"}} {v}",
+                        label(&c.name)
+                    );
+                }
+            }
+        }
+        type Counter = fn(&CollectorStatus) -> u64;
+        let counters: [(&str, &str, Counter); 5] = [
+            ("batches_total", "Data batches applied.", |c| c.batches),
+            (
+                "events_total",
+                "Quotes and trades pushed to the core.",
+                |c| c.events,
+            ),
+            (
+                "lost_batches_total",
+                "Batches missing by sequence number.",
+                |c| c.lost_batches,
+            ),
+            (
+                "stale_quotes_total",
+                "Quotes older than the staleness limit on arrival, dropped.",
+                |c| c.stale_quotes,
+            ),
+            (
+                "heartbeat_timeouts_total",
+                "Times the collector was marked down for missing heartbeats.",
+                |c| c.heartbeat_timeouts,
+            ),
+        ];
+        for (name, help, get) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP arb_collector_{name} {help}\n# TYPE arb_collector_{name} counter"
+            );
+            for c in &s.collectors {
+                let _ = writeln!(
+                    out,
+                    "arb_collector_{name}{{collector=\"{}\"}} {}",
+                    label(&c.name),
+                    get(c)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP arb_collector_arrival_age_seconds Age of quotes on arrival (collector receive to engine receive, after the clock offset).\n# TYPE arb_collector_arrival_age_seconds summary"
+        );
+        for c in &s.collectors {
+            let name = label(&c.name);
+            for (q, v) in [
+                ("0.5", c.arrival_age_p50_ms),
+                ("0.99", c.arrival_age_p99_ms),
+                ("0.999", c.arrival_age_p999_ms),
+            ] {
+                if let Some(v) = v.filter(|v| v.is_finite()) {
+                    let _ = writeln!(
+                        out,
+                        "arb_collector_arrival_age_seconds{{collector=\"{name}\",quantile=\"{q}\"}} {}",
+                        ms_to_s(v)
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "arb_collector_arrival_age_seconds_count{{collector=\"{name}\"}} {}",
+                c.arrival_age_samples
+            );
+        }
+    }
+    if let Some(n) = &s.nats {
+        let _ = writeln!(
+            out,
+            "# HELP arb_nats_connected 1 while connected to a NATS server.\n# TYPE arb_nats_connected gauge\narb_nats_connected {}",
+            u8::from(n.connected)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP arb_nats_disconnects_total NATS connections lost.\n# TYPE arb_nats_disconnects_total counter\narb_nats_disconnects_total {}",
+            n.disconnects
+        );
+        let _ = writeln!(
+            out,
+            "# HELP arb_nats_slow_consumer_total Messages the NATS client dropped on a full subscription queue.\n# TYPE arb_nats_slow_consumer_total counter\narb_nats_slow_consumer_total {}",
+            n.slow_consumer
+        );
     }
 }
 
@@ -1103,4 +1362,261 @@ pub fn chart_json(r: &SymbolRegistry, sym: SymbolId, pair: VenuePair, s: &PairSe
         "upperBand": floats(&s.upper_band),
         "lowerBand": floats(&s.lower_band),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arb_engine::history::HistoryConfig;
+
+    fn api(status: Status) -> Api {
+        let mut r = SymbolRegistry::new();
+        r.insert(Exchange::Binance, "BTCUSDT", "BTC", "USDT")
+            .unwrap();
+        let registry = Arc::new(r);
+        let history = Arc::new(HistoryStore::new(
+            &registry,
+            HistoryConfig {
+                buckets: 16,
+                bucket_ns: 1_000_000_000,
+                raw_points: 16,
+            },
+        ));
+        Api::new(Arc::new(LiveState {
+            registry,
+            history,
+            ranking: Arc::new(RankingBoard::new(8)),
+            stale_after_ns: 5_000_000_000,
+            started_wall_ns: clock::wall_ns(),
+            status: Mutex::new(status),
+            store_root: None,
+            analysis_dirs: Vec::new(),
+        }))
+    }
+
+    fn venues() -> Vec<VenueStatus> {
+        [Exchange::Binance, Exchange::Okx]
+            .into_iter()
+            .map(|e| VenueStatus {
+                exchange: Some(e),
+                state: "connected",
+                messages: 10,
+                ..VenueStatus::default()
+            })
+            .collect()
+    }
+
+    /// `tokyo` up with every estimate; `sg` down, never heard from (no estimates).
+    fn engine_status() -> Status {
+        Status {
+            venues: venues(),
+            collectors: vec![
+                CollectorStatus {
+                    name: "tokyo".into(),
+                    up: true,
+                    venues: vec![Exchange::Binance, Exchange::Okx],
+                    clock_offset_ms: Some(-1.5),
+                    one_way_delay_ms: Some(0.25),
+                    rtt_ms: Some(0.5),
+                    heartbeat_age_ms: Some(120.0),
+                    arrival_age_p50_ms: Some(2.0),
+                    arrival_age_p99_ms: Some(8.0),
+                    arrival_age_p999_ms: Some(20.0),
+                    arrival_age_samples: 1000,
+                    batches: 40,
+                    events: 900,
+                    lost_batches: 2,
+                    stale_quotes: 3,
+                    unmapped: 4,
+                    foreign: 5,
+                    decode_errors: 6,
+                    heartbeats: 7,
+                    heartbeat_timeouts: 1,
+                },
+                CollectorStatus {
+                    name: "sg".into(),
+                    up: false,
+                    ..CollectorStatus::default()
+                },
+            ],
+            nats: Some(NatsStatus {
+                connected: true,
+                connects: 2,
+                disconnects: 1,
+                slow_consumer: 9,
+                errors: 1,
+                last_error: Some("server error: authorization violation".into()),
+            }),
+            ..Status::default()
+        }
+    }
+
+    fn json(r: &Response) -> Value {
+        assert_eq!(r.status, 200);
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    fn text(r: &Response) -> String {
+        assert_eq!(r.status, 200);
+        String::from_utf8(r.body.clone()).unwrap()
+    }
+
+    #[test]
+    fn exchanges_of_the_engine_role_carry_the_collectors_and_nats() {
+        let v = json(&api(engine_status()).exchanges());
+        let list = v["exchanges"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1]["exchange"], "OKX");
+        assert_eq!(list[1]["state"], "connected");
+        let c = v["collectors"].as_array().unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            c[0],
+            json!({
+                "name": "tokyo",
+                "state": "up",
+                "venues": ["Binance", "OKX"],
+                "clock_offset_ms": -1.5,
+                "one_way_delay_ms": 0.25,
+                "rtt_ms": 0.5,
+                "heartbeat_age_ms": 120.0,
+                "arrival_age_p50_ms": 2.0,
+                "arrival_age_p99_ms": 8.0,
+                "arrival_age_p999_ms": 20.0,
+                "arrival_age_samples": 1000,
+                "batches": 40,
+                "events": 900,
+                "lost_batches": 2,
+                "stale_quotes": 3,
+                "unmapped": 4,
+                "foreign": 5,
+                "decode_errors": 6,
+                "heartbeats": 7,
+                "heartbeat_timeouts": 1,
+            })
+        );
+        assert_eq!(c[1]["name"], "sg");
+        assert_eq!(c[1]["state"], "down");
+        assert_eq!(c[1]["venues"], json!([]));
+        for k in [
+            "clock_offset_ms",
+            "one_way_delay_ms",
+            "rtt_ms",
+            "heartbeat_age_ms",
+            "arrival_age_p99_ms",
+        ] {
+            assert!(c[1][k].is_null(), "{k}: {}", c[1][k]);
+        }
+        assert_eq!(
+            v["nats"],
+            json!({
+                "connected": true,
+                "connects": 2,
+                "disconnects": 1,
+                "slow_consumer": 9,
+                "errors": 1,
+                "last_error": "server error: authorization violation",
+            })
+        );
+    }
+
+    #[test]
+    fn exchanges_without_collectors_stay_an_array() {
+        let v = json(
+            &api(Status {
+                venues: venues(),
+                ..Status::default()
+            })
+            .exchanges(),
+        );
+        let list = v.as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["exchange"], "Binance");
+        assert!(list[0].get("collectors").is_none());
+    }
+
+    #[test]
+    fn metrics_of_the_engine_role_have_the_collector_and_nats_families() {
+        let m = text(&api(engine_status()).metrics());
+        for line in [
+            "# HELP arb_collector_up 1 while the collector's heartbeats arrive within the timeout.",
+            "# TYPE arb_collector_up gauge",
+            "arb_collector_up{collector=\"tokyo\"} 1",
+            "arb_collector_up{collector=\"sg\"} 0",
+            "# TYPE arb_collector_clock_offset_seconds gauge",
+            "arb_collector_clock_offset_seconds{collector=\"tokyo\"} -0.0015",
+            "# TYPE arb_collector_one_way_delay_seconds gauge",
+            "arb_collector_one_way_delay_seconds{collector=\"tokyo\"} 0.00025",
+            "# TYPE arb_collector_arrival_age_seconds summary",
+            "arb_collector_arrival_age_seconds{collector=\"tokyo\",quantile=\"0.5\"} 0.002",
+            "arb_collector_arrival_age_seconds{collector=\"tokyo\",quantile=\"0.99\"} 0.008",
+            "arb_collector_arrival_age_seconds{collector=\"tokyo\",quantile=\"0.999\"} 0.02",
+            "arb_collector_arrival_age_seconds_count{collector=\"tokyo\"} 1000",
+            "arb_collector_arrival_age_seconds_count{collector=\"sg\"} 0",
+            "# TYPE arb_collector_batches_total counter",
+            "arb_collector_batches_total{collector=\"tokyo\"} 40",
+            "arb_collector_batches_total{collector=\"sg\"} 0",
+            "arb_collector_events_total{collector=\"tokyo\"} 900",
+            "arb_collector_lost_batches_total{collector=\"tokyo\"} 2",
+            "arb_collector_stale_quotes_total{collector=\"tokyo\"} 3",
+            "# HELP arb_collector_heartbeat_timeouts_total Times the collector was marked down for missing heartbeats.",
+            "arb_collector_heartbeat_timeouts_total{collector=\"tokyo\"} 1",
+            "# TYPE arb_nats_connected gauge",
+            "arb_nats_connected 1",
+            "# TYPE arb_nats_disconnects_total counter",
+            "arb_nats_disconnects_total 1",
+            "# TYPE arb_nats_slow_consumer_total counter",
+            "arb_nats_slow_consumer_total 9",
+        ] {
+            assert!(m.lines().any(|l| l == line), "missing {line:?} in\n{m}");
+        }
+        // No estimate yet: no sample (not a misleading 0).
+        for absent in [
+            "arb_collector_clock_offset_seconds{collector=\"sg\"}",
+            "arb_collector_one_way_delay_seconds{collector=\"sg\"}",
+            "arb_collector_arrival_age_seconds{collector=\"sg\",",
+        ] {
+            assert!(!m.contains(absent), "{absent} in\n{m}");
+        }
+        // Every family has its HELP and TYPE once.
+        for family in [
+            "arb_collector_up",
+            "arb_collector_clock_offset_seconds",
+            "arb_collector_one_way_delay_seconds",
+            "arb_collector_arrival_age_seconds",
+            "arb_collector_batches_total",
+            "arb_collector_events_total",
+            "arb_collector_lost_batches_total",
+            "arb_collector_stale_quotes_total",
+            "arb_collector_heartbeat_timeouts_total",
+            "arb_nats_connected",
+            "arb_nats_disconnects_total",
+            "arb_nats_slow_consumer_total",
+        ] {
+            for kind in ["HELP", "TYPE"] {
+                let head = format!("# {kind} {family} ");
+                assert_eq!(m.matches(&head).count(), 1, "{head:?} in\n{m}");
+            }
+        }
+    }
+
+    #[test]
+    fn metrics_without_collectors_have_no_collector_or_nats_family() {
+        let m = text(
+            &api(Status {
+                venues: venues(),
+                ..Status::default()
+            })
+            .metrics(),
+        );
+        assert!(m.contains("arb_venue_connected{venue=\"okx\"} 1"), "{m}");
+        assert!(!m.contains("arb_collector_"), "{m}");
+        assert!(!m.contains("arb_nats_"), "{m}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("tokyo-1"), "tokyo-1");
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 }
