@@ -174,8 +174,10 @@ impl NatsLinkStats {
         // Relaxed: statistics.
         match event {
             async_nats::Event::Connected => {
-                self.connected.store(true, Ordering::Relaxed);
-                self.connects.fetch_add(1, Ordering::Relaxed);
+                // `connect` may have counted this connection already (see there).
+                if !self.connected.swap(true, Ordering::Relaxed) {
+                    self.connects.fetch_add(1, Ordering::Relaxed);
+                }
             }
             async_nats::Event::Disconnected | async_nats::Event::Closed => {
                 if self.connected.swap(false, Ordering::Relaxed) {
