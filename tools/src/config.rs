@@ -12,36 +12,59 @@ use arb_feeds::live::{Heartbeat, VenueRules};
 use serde::Deserialize;
 
 /// The commented example, printed by `arb run --print-default-config`.
-pub(crate) const EXAMPLE: &str = include_str!("../arb.example.toml");
+pub const EXAMPLE: &str = include_str!("../arb.example.toml");
+
+/// A day in seconds: the bound of the top-level time settings.
+const DAY_S: u64 = 24 * 60 * 60;
+/// A day in milliseconds.
+const DAY_MS: u64 = DAY_S * 1000;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct Config {
-    pub(crate) run: RunSection,
-    pub(crate) engine: EngineSection,
-    pub(crate) discovery: DiscoverySection,
-    pub(crate) tls: TlsSection,
-    pub(crate) nats: NatsSection,
-    pub(crate) venues: BTreeMap<String, VenueSection>,
+pub struct Config {
+    /// `[run]`: the process.
+    pub run: RunSection,
+    /// `[engine]`: history sizes.
+    pub engine: EngineSection,
+    /// `[discovery]`: which symbols to follow.
+    pub discovery: DiscoverySection,
+    /// `[tls]`: extra trust roots.
+    pub tls: TlsSection,
+    /// `[nats]`: the scale-out roles.
+    pub nats: NatsSection,
+    /// `[venues.<name>]`, by venue id as written (checked to be known).
+    pub venues: BTreeMap<String, VenueSection>,
 }
 
 /// `[run]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct RunSection {
-    pub(crate) listen: SocketAddr,
-    pub(crate) allow_remote: bool,
-    pub(crate) token: String,
-    pub(crate) data: PathBuf,
-    pub(crate) feed_threads: usize,
-    pub(crate) feed_cores: Vec<usize>,
-    pub(crate) engine_core: Option<usize>,
-    pub(crate) io_core: Option<usize>,
-    pub(crate) busy_poll: bool,
-    pub(crate) ring_capacity: usize,
-    pub(crate) memory_budget_mb: u64,
-    pub(crate) shutdown_timeout_s: f64,
+pub struct RunSection {
+    /// Dashboard and API address; anything but loopback needs `allow_remote` and a token.
+    pub listen: SocketAddr,
+    /// Allow a non-loopback `listen` address.
+    pub allow_remote: bool,
+    /// Access token every request must carry; empty = none.
+    pub token: String,
+    /// Parquet store root; empty = do not store.
+    pub data: PathBuf,
+    /// Feed threads (1..=8); venues are dealt round-robin across them.
+    pub feed_threads: usize,
+    /// Core of each feed thread (empty = not pinned, else one per feed thread).
+    pub feed_cores: Vec<usize>,
+    /// Core of the spread engine thread, if pinned.
+    pub engine_core: Option<usize>,
+    /// Core of the I/O sink thread, if pinned.
+    pub io_core: Option<usize>,
+    /// Spin hot threads instead of sleeping.
+    pub busy_poll: bool,
+    /// Slots of each ring between threads (a power of two).
+    pub ring_capacity: usize,
+    /// Refuse to start when the start-up reservation exceeds this, MiB.
+    pub memory_budget_mb: u64,
+    /// Seconds to close connections and flush the store on a signal.
+    pub shutdown_timeout_s: f64,
 }
 
 impl Default for RunSection {
@@ -66,10 +89,13 @@ impl Default for RunSection {
 /// `[engine]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct EngineSection {
-    pub(crate) buckets: usize,
-    pub(crate) bucket_ms: i64,
-    pub(crate) raw_points: usize,
+pub struct EngineSection {
+    /// History buckets per (symbol, venue).
+    pub buckets: usize,
+    /// Width of one history bucket, ms.
+    pub bucket_ms: i64,
+    /// Raw quotes kept per (symbol, venue).
+    pub raw_points: usize,
 }
 
 impl Default for EngineSection {
@@ -86,13 +112,19 @@ impl Default for EngineSection {
 /// `[discovery]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct DiscoverySection {
-    pub(crate) quote_assets: Vec<String>,
-    pub(crate) min_venues: usize,
-    pub(crate) max_symbols: usize,
-    pub(crate) refresh_minutes: u64,
-    pub(crate) timeout_ms: u64,
-    pub(crate) attempts: u32,
+pub struct DiscoverySection {
+    /// Keep symbols quoted in these assets.
+    pub quote_assets: Vec<String>,
+    /// Keep symbols listed on at least this many enabled venues.
+    pub min_venues: usize,
+    /// At most this many symbols by summed 24 h quote volume (0 = no limit).
+    pub max_symbols: usize,
+    /// Re-read the venues' symbol lists this often, minutes (0 = never).
+    pub refresh_minutes: u64,
+    /// REST timeout per request, ms.
+    pub timeout_ms: u64,
+    /// Attempts per REST request.
+    pub attempts: u32,
 }
 
 impl Default for DiscoverySection {
@@ -111,19 +143,31 @@ impl Default for DiscoverySection {
 /// `[nats]`: the scale-out roles (`arb run --role collector|engine`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct NatsSection {
-    pub(crate) servers: Vec<String>,
-    pub(crate) name: String,
-    pub(crate) collectors: Vec<String>,
-    pub(crate) batch_linger_us: u64,
-    pub(crate) batch_max_events: u16,
-    pub(crate) heartbeat_ms: u64,
-    pub(crate) heartbeat_timeout_ms: u64,
-    pub(crate) wait_for_collectors_s: u64,
-    pub(crate) channel_batches: usize,
-    pub(crate) client_capacity: usize,
-    pub(crate) subscription_capacity: usize,
-    pub(crate) reconnect_cap_ms: u64,
+pub struct NatsSection {
+    /// NATS servers to connect to (with failover).
+    pub servers: Vec<String>,
+    /// This collector's name (its subjects are `arb.v1.<name>.<venue>`).
+    pub name: String,
+    /// The collectors an engine subscribes to.
+    pub collectors: Vec<String>,
+    /// Longest a batch's first event waits before the batch is sent, µs.
+    pub batch_linger_us: u64,
+    /// Events per batch at most (1..=8192).
+    pub batch_max_events: u16,
+    /// Collector heartbeat period, ms.
+    pub heartbeat_ms: u64,
+    /// An engine marks a collector down after this long without a heartbeat, ms.
+    pub heartbeat_timeout_ms: u64,
+    /// How long an engine waits at start-up for the collectors' symbol tables, s.
+    pub wait_for_collectors_s: u64,
+    /// Batches queued between a collector's forwarder and its NATS thread.
+    pub channel_batches: usize,
+    /// Messages the NATS client queues while the server is slow or away.
+    pub client_capacity: usize,
+    /// Messages one subscription queues before the client drops them.
+    pub subscription_capacity: usize,
+    /// Longest wait between NATS reconnection attempts, ms.
+    pub reconnect_cap_ms: u64,
 }
 
 impl Default for NatsSection {
@@ -150,41 +194,64 @@ impl Default for NatsSection {
 /// `[tls]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct TlsSection {
-    pub(crate) extra_root_certs: Vec<PathBuf>,
+pub struct TlsSection {
+    /// Extra PEM root certificates trusted besides the webpki roots.
+    pub extra_root_certs: Vec<PathBuf>,
 }
 
 /// `[venues.<name>]`: every key optional; unset keys take the venue's defaults.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub(crate) struct VenueSection {
-    pub(crate) enabled: Option<bool>,
-    pub(crate) rest_url: Option<String>,
-    pub(crate) ws_url: Option<String>,
-    pub(crate) min_quote_volume: Option<f64>,
-    pub(crate) max_quote_volume: Option<f64>,
-    pub(crate) symbols_per_conn: Option<usize>,
-    pub(crate) out_msgs_per_s: Option<u32>,
-    pub(crate) ping_interval_ms: Option<u64>,
-    pub(crate) silence_timeout_ms: Option<u64>,
-    pub(crate) connect_budget: Option<u32>,
-    pub(crate) connect_window_ms: Option<u64>,
-    pub(crate) backoff_base_ms: Option<u64>,
-    pub(crate) backoff_cap_ms: Option<u64>,
-    pub(crate) connect_timeout_ms: Option<u64>,
-    pub(crate) max_lifetime_ms: Option<u64>,
-    pub(crate) max_frame_bytes: Option<usize>,
+pub struct VenueSection {
+    /// Connect to this venue (default true).
+    pub enabled: Option<bool>,
+    /// REST base URL.
+    pub rest_url: Option<String>,
+    /// WebSocket URL.
+    pub ws_url: Option<String>,
+    /// Lowest 24 h quote volume a symbol needs on this venue (0 = no bound).
+    pub min_quote_volume: Option<f64>,
+    /// Highest 24 h quote volume a symbol may have on this venue (0 = no bound).
+    pub max_quote_volume: Option<f64>,
+    /// Symbols per connection.
+    pub symbols_per_conn: Option<usize>,
+    /// Outgoing messages per second per connection.
+    pub out_msgs_per_s: Option<u32>,
+    /// Client ping interval, ms (0 = the server pings).
+    pub ping_interval_ms: Option<u64>,
+    /// Nothing received for this long = dead connection, ms.
+    pub silence_timeout_ms: Option<u64>,
+    /// Connection attempts per `connect_window_ms`.
+    pub connect_budget: Option<u32>,
+    /// Window of the connection budget, ms.
+    pub connect_window_ms: Option<u64>,
+    /// First reconnect delay, ms.
+    pub backoff_base_ms: Option<u64>,
+    /// Largest reconnect delay, ms.
+    pub backoff_cap_ms: Option<u64>,
+    /// TCP + TLS + WebSocket handshake deadline, ms.
+    pub connect_timeout_ms: Option<u64>,
+    /// Replace a connection after this long, ms.
+    pub max_lifetime_ms: Option<u64>,
+    /// Larger frames are counted as oversize and skipped, bytes.
+    pub max_frame_bytes: Option<usize>,
 }
 
 /// A venue as the run uses it.
 #[derive(Debug, Clone)]
-pub(crate) struct Venue {
-    pub(crate) exchange: Exchange,
-    pub(crate) enabled: bool,
-    pub(crate) rest_url: String,
-    pub(crate) min_quote_volume: Option<f64>,
-    pub(crate) max_quote_volume: Option<f64>,
-    pub(crate) rules: VenueRules,
+pub struct Venue {
+    /// Which venue.
+    pub exchange: Exchange,
+    /// Connect to it.
+    pub enabled: bool,
+    /// REST base URL, without a trailing `/`.
+    pub rest_url: String,
+    /// Lowest 24 h quote volume a symbol needs here; `None` = no bound.
+    pub min_quote_volume: Option<f64>,
+    /// Highest 24 h quote volume a symbol may have here; `None` = no bound.
+    pub max_quote_volume: Option<f64>,
+    /// Connection rules: the venue's defaults with the file's keys applied.
+    pub rules: VenueRules,
 }
 
 impl Config {
@@ -193,7 +260,7 @@ impl Config {
     /// # Errors
     /// The file cannot be read, is not TOML, has an unknown key or a bad value (the
     /// message names the line and the key).
-    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let Some(path) = path else {
             return Ok(Config::default());
         };
@@ -206,7 +273,7 @@ impl Config {
     ///
     /// # Errors
     /// As [`Config::load`].
-    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
         let c: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         for name in c.venues.keys() {
             anyhow::ensure!(
@@ -237,9 +304,35 @@ impl Config {
             c.discovery.min_venues >= 1 && c.discovery.attempts >= 1,
             "[discovery] min_venues and attempts must be at least 1"
         );
+        // Time settings are bounded so that everything the run derives from them
+        // (nanoseconds in an i64, a `Duration` added to `Instant::now()`) fits: found by
+        // the `config` fuzz target (fuzz/fuzz_targets/config.rs).
         anyhow::ensure!(
-            c.run.shutdown_timeout_s > 0.0,
-            "[run] shutdown_timeout_s must be positive"
+            c.run.shutdown_timeout_s > 0.0 && c.run.shutdown_timeout_s <= DAY_S as f64,
+            "[run] shutdown_timeout_s must be positive and at most {DAY_S} (a day)"
+        );
+        anyhow::ensure!(
+            c.run.memory_budget_mb.checked_mul(1 << 20).is_some(),
+            "[run] memory_budget_mb is too large"
+        );
+        anyhow::ensure!(
+            c.engine.bucket_ms <= DAY_MS as i64,
+            "[engine] bucket_ms must be at most {DAY_MS} (a day)"
+        );
+        anyhow::ensure!(
+            c.discovery.refresh_minutes <= 7 * 24 * 60 && c.discovery.timeout_ms <= DAY_MS,
+            "[discovery] refresh_minutes must be at most {} (a week) and timeout_ms at most \
+             {DAY_MS} (a day)",
+            7 * 24 * 60
+        );
+        anyhow::ensure!(
+            c.nats.batch_linger_us <= DAY_MS * 1000
+                && c.nats.heartbeat_ms <= DAY_MS
+                && c.nats.heartbeat_timeout_ms <= DAY_MS
+                && c.nats.reconnect_cap_ms <= DAY_MS
+                && c.nats.wait_for_collectors_s <= DAY_S,
+            "[nats] batch_linger_us, heartbeat_ms, heartbeat_timeout_ms, reconnect_cap_ms and \
+             wait_for_collectors_s must each be at most a day"
         );
         anyhow::ensure!(
             (1..=8192).contains(&c.nats.batch_max_events)
@@ -261,13 +354,13 @@ impl Config {
         for v in c.venues() {
             v.rules
                 .validate()
-                .map_err(|e| anyhow::anyhow!("[venues.{e}"))?;
+                .map_err(|e| anyhow::anyhow!("[venues.{}]: {e}", v.exchange.as_str()))?;
         }
         Ok(c)
     }
 
     /// Every venue with its defaults filled in, in `Exchange::ALL` order.
-    pub(crate) fn venues(&self) -> Vec<Venue> {
+    pub fn venues(&self) -> Vec<Venue> {
         Exchange::ALL
             .iter()
             .map(|&ex| {
@@ -395,5 +488,36 @@ mod tests {
             Heartbeat::ClientPings { interval_ms: 500 }
         );
         assert!(!okx.enabled);
+    }
+
+    /// Inputs of the `config` fuzz target (fuzz/fuzz_targets/config.rs) that were accepted
+    /// but not usable: `inf` seconds panics `Duration::from_secs_f64` in the shutdown
+    /// watchdog, and the huge values overflow the nanosecond and byte conversions of
+    /// `arb run` and its collector / engine roles.
+    #[test]
+    fn fuzz_regressions_time_and_size_settings_are_bounded() {
+        for bad in [
+            "[run]\nshutdown_timeout_s = inf\n",
+            "[run]\nshutdown_timeout_s = nan\n",
+            "[run]\nshutdown_timeout_s = 1e300\n",
+            "[run]\nmemory_budget_mb = 18446744073709551615\n",
+            "[engine]\nbucket_ms = 9223372036854775807\n",
+            "[discovery]\nrefresh_minutes = 307445734561825861\n",
+            "[discovery]\ntimeout_ms = 18446744073709551615\n",
+            "[nats]\nheartbeat_ms = 9999999999999\nheartbeat_timeout_ms = 99999999999999\n",
+            "[nats]\nbatch_linger_us = 18446744073709551615\n",
+            "[nats]\nwait_for_collectors_s = 18446744073709551615\n",
+            "[nats]\nreconnect_cap_ms = 18446744073709551615\n",
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            let section = &bad[..bad.find(']').unwrap() + 1];
+            assert!(format!("{e:#}").contains(section), "{bad}: {e:#}");
+        }
+        let c = Config::parse(
+            "[run]\nshutdown_timeout_s = 86400\n[engine]\nbucket_ms = 86400000\n\
+             [nats]\nheartbeat_ms = 86399999\nheartbeat_timeout_ms = 86400000\n",
+        )
+        .unwrap();
+        assert_eq!(c.engine.bucket_ms, 86_400_000);
     }
 }

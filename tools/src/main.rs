@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use arb_tools::config;
+
 mod analyze;
 mod collector;
-mod config;
 mod decode;
 mod demo;
 mod doctor;
