@@ -198,6 +198,8 @@ pub(crate) struct PublishView<'a> {
     pub(crate) sink_stats: &'a SinkStats,
     pub(crate) feed_stats: &'a [Arc<FeedStats>],
     pub(crate) feed_drops: u64,
+    /// Each feed thread's input-ring drop counter, by thread.
+    pub(crate) feed_ring_drops: &'a [Arc<AtomicU64>],
     pub(crate) out_drops: u64,
     pub(crate) reserved_bytes: u64,
     pub(crate) store_root: Option<&'a std::path::Path>,
@@ -353,6 +355,7 @@ pub(crate) fn run(
         sink_stats: &sink_stats,
         feed_stats: &feed_stats,
         feed_drops,
+        feed_ring_drops: &drop_counters,
         out_drops,
         reserved_bytes: spec.reserved_bytes,
         store_root: spec.store_root.as_deref(),

@@ -216,6 +216,21 @@ pub(crate) fn publish(
             ),
         ],
         max_feed_ring_depth: view.core_stats.max_input_depth.load(r),
+        drops_by_feed_thread: view.feed_ring_drops.iter().map(|d| d.load(r)).collect(),
+        store: view.store.map_or_else(Vec::new, |(s, _)| {
+            vec![
+                ("write_errors", s.write_errors.load(r)),
+                (
+                    "rows_dropped_write",
+                    Kind::ALL.iter().map(|&k| s.rows_dropped_write.get(k)).sum(),
+                ),
+                ("files", s.files.load(r)),
+                (
+                    "rows_written",
+                    Kind::ALL.iter().map(|&k| s.rows_written.get(k)).sum(),
+                ),
+            ]
+        }),
         venues,
         stages,
         counters: {

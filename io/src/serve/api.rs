@@ -173,6 +173,11 @@ pub struct Status {
     pub drops: Vec<(&'static str, u64)>,
     /// Deepest feed ring seen.
     pub max_feed_ring_depth: u64,
+    /// Drops of each feed thread's input ring, by thread (their sum is `feed_rings`).
+    pub drops_by_feed_thread: Vec<u64>,
+    /// The Parquet store's counters (`write_errors`, `rows_dropped_write`, `files`,
+    /// `rows_written`), when the store is on.
+    pub store: Vec<(&'static str, u64)>,
     /// Per venue.
     pub venues: Vec<VenueStatus>,
     /// Latency per stage since start.
@@ -545,6 +550,10 @@ impl Api {
                 "events_per_s": s.events_per_s,
                 "drops": drops,
                 "max_feed_ring_depth": s.max_feed_ring_depth,
+                "drops_by_feed_thread": s.drops_by_feed_thread,
+                "store": (!s.store.is_empty()).then(|| s.store.iter()
+                    .map(|(k, v)| ((*k).to_string(), json!(v)))
+                    .collect::<serde_json::Map<String, Value>>()),
                 "latency": s.stages.iter().map(|st| json!({
                     "stage": st.stage, "count": st.count, "p50": st.p50, "p99": st.p99,
                     "p999": st.p999, "max": st.max,
@@ -884,6 +893,13 @@ impl Api {
         );
         for (ring, v) in &s.drops {
             let _ = writeln!(out, "arb_drops_total{{ring=\"{ring}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP arb_feed_ring_drops_total Items dropped on a feed thread's full input ring.\n# TYPE arb_feed_ring_drops_total counter"
+        );
+        for (t, v) in s.drops_by_feed_thread.iter().enumerate() {
+            let _ = writeln!(out, "arb_feed_ring_drops_total{{thread=\"{t}\"}} {v}");
         }
         for (name, v) in &s.counters {
             let _ = writeln!(out, "# TYPE arb_{name} counter\narb_{name} {v}");
@@ -1612,6 +1628,25 @@ mod tests {
         assert!(m.contains("arb_venue_connected{venue=\"okx\"} 1"), "{m}");
         assert!(!m.contains("arb_collector_"), "{m}");
         assert!(!m.contains("arb_nats_"), "{m}");
+    }
+
+    #[test]
+    fn health_and_metrics_show_drops_per_feed_thread_and_store_errors() {
+        let a = api(Status {
+            drops: vec![("feed_rings", 7)],
+            drops_by_feed_thread: vec![0, 7],
+            store: vec![("write_errors", 3), ("rows_dropped_write", 1200)],
+            ..Status::default()
+        });
+        let h = json(&a.health());
+        assert_eq!(h["drops_by_feed_thread"], json!([0, 7]));
+        assert_eq!(h["store"]["write_errors"], 3);
+        assert_eq!(h["store"]["rows_dropped_write"], 1200);
+        let m = text(&a.metrics());
+        assert!(m.contains("arb_feed_ring_drops_total{thread=\"1\"} 7"), "{m}");
+        assert!(m.contains("arb_feed_ring_drops_total{thread=\"0\"} 0"), "{m}");
+        // Without a store, `store` is null.
+        assert!(json(&api(Status::default()).health())["store"].is_null());
     }
 
     #[test]
