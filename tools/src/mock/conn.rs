@@ -105,6 +105,22 @@ fn serve_inner(shared: &Arc<Shared>, tcp: TcpStream) -> io::Result<()> {
         let body = shared.stats_json().to_string();
         return respond(&mut stream, 200, "application/json", &body);
     }
+    if head.path == "/mock/flood" {
+        if head.method == "POST" {
+            match super::flood::parse_query(&head.query) {
+                Ok((ex, factor, secs)) => {
+                    let now = shared.now();
+                    shared.flood.set(ex, factor, now, now + secs);
+                }
+                Err(e) => {
+                    let body = serde_json::json!({ "error": e }).to_string();
+                    return respond(&mut stream, 400, "application/json", &body);
+                }
+            }
+        }
+        let body = shared.flood.to_json().to_string();
+        return respond(&mut stream, 200, "application/json", &body);
+    }
     let mut parts = head.path.splitn(3, '/').skip(1);
     let venue = parts.next().unwrap_or("");
     let sub = format!("/{}", parts.next().unwrap_or(""));

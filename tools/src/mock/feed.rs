@@ -209,14 +209,23 @@ pub(crate) fn run(shared: &Shared, mut generator: Generator, mut cfg: GenConfig)
                 symbol: sym,
             };
             let payload = f.record.payload;
-            shared.hub.route(
-                ex,
-                sym,
-                bit,
-                &frame,
-                || kucoin_level1(payload, sym),
-                shared.stats(ex),
-            );
+            let copies = shared.flood.copies(ex, shared.now());
+            for _ in 0..copies {
+                shared.hub.route(
+                    ex,
+                    sym,
+                    bit,
+                    &frame,
+                    || kucoin_level1(payload, sym),
+                    shared.stats(ex),
+                );
+            }
+            if copies > 1 {
+                shared
+                    .stats(ex)
+                    .frames_flooded
+                    .fetch_add(u64::from(copies - 1), Ordering::Relaxed);
+            }
         }
         round += 1;
         cfg.start_ns = clock::wall_ns();

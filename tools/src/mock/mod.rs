@@ -12,6 +12,7 @@
 mod conn;
 mod faults;
 mod feed;
+mod flood;
 mod rest;
 mod venue;
 
@@ -46,7 +47,9 @@ stdout with --print-config is a complete arb.toml).
 Examples:
   arb mock-exchange --print-config                 # free port, arb.toml fragment on stdout
   arb mock-exchange --listen 127.0.0.1:9100 --tls --heartbeat-scale 0.1
-  arb mock-exchange --drop-every 30 --fault-venues binance,okx --reject-topic DOGE")]
+  arb mock-exchange --drop-every 30 --fault-venues binance,okx --reject-topic DOGE
+  arb mock-exchange --flood-venue okx --flood-factor 10 --flood-after 60 --flood-secs 30
+  curl -X POST 'http://ADDR/mock/flood?venue=okx&factor=10&secs=30'")]
 pub(crate) struct MockArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
@@ -114,6 +117,19 @@ pub(crate) struct MockArgs {
     /// Outbound queue per connection, frames; a full queue drops (counted).
     #[arg(long, default_value_t = 8192, value_name = "FRAMES")]
     queue: usize,
+    /// Flood this venue: each of its data frames is sent --flood-factor times during the
+    /// flood window (also settable at run time: `POST /mock/flood?venue=V&factor=F&secs=S`).
+    #[arg(long, value_name = "VENUE")]
+    flood_venue: Option<String>,
+    /// Copies of each data frame of --flood-venue while flooding.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    flood_factor: u32,
+    /// The flood starts this many seconds after the server starts.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    flood_after: f64,
+    /// The flood lasts this many seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    flood_secs: f64,
     /// Stop after this many seconds (default: run until SIGTERM / Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     duration: Option<f64>,
@@ -138,6 +154,8 @@ pub(crate) struct VenueStats {
     pub(crate) rejected_topics: AtomicU64,
     pub(crate) frames_sent: AtomicU64,
     pub(crate) frames_dropped: AtomicU64,
+    /// Extra copies of data frames queued by the flood fault.
+    pub(crate) frames_flooded: AtomicU64,
     pub(crate) pings_sent: AtomicU64,
     pub(crate) pongs_received: AtomicU64,
     pub(crate) closes_by_fault: AtomicU64,
@@ -161,6 +179,7 @@ impl VenueStats {
             "rejected_topics": g(&self.rejected_topics),
             "frames_sent": g(&self.frames_sent),
             "frames_dropped": g(&self.frames_dropped),
+            "frames_flooded": g(&self.frames_flooded),
             "pings_sent": g(&self.pings_sent),
             "pongs_received": g(&self.pongs_received),
             "closes_by_fault": g(&self.closes_by_fault),
@@ -183,6 +202,8 @@ pub(crate) struct Shared {
     pub(crate) tokens: Mutex<Vec<String>>,
     /// Fault settings.
     pub(crate) faults: Faults,
+    /// The flood fault (changeable at run time).
+    pub(crate) flood: flood::Flood,
     /// Heartbeat scale.
     pub(crate) hb_scale: f64,
     /// Rate-limit closes on.
@@ -284,6 +305,23 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
         args.heartbeat_scale.is_finite() && args.heartbeat_scale > 0.0,
         "--heartbeat-scale must be a positive number"
     );
+    anyhow::ensure!(
+        args.flood_after.is_finite()
+            && args.flood_after >= 0.0
+            && args.flood_secs.is_finite()
+            && args.flood_secs >= 0.0
+            && args.flood_factor >= 1,
+        "--flood-after and --flood-secs must be non-negative seconds, --flood-factor at least 1"
+    );
+    let flood_venue = args
+        .flood_venue
+        .as_deref()
+        .map(|v| {
+            v.trim()
+                .parse::<Exchange>()
+                .map_err(|_| anyhow::anyhow!("--flood-venue: unknown venue {v:?}"))
+        })
+        .transpose()?;
     for (name, v) in [
         ("--drop-every", args.drop_every),
         ("--silent-after", args.silent_after),
@@ -361,6 +399,12 @@ pub(crate) fn run(args: &MockArgs) -> anyhow::Result<ExitCode> {
             oversize_bytes: args.oversize_bytes,
             reject_topic: args.reject_topic.clone().filter(|p| !p.is_empty()),
         },
+        flood: flood::Flood::new(
+            flood_venue,
+            args.flood_factor,
+            Duration::from_secs_f64(args.flood_after),
+            Duration::from_secs_f64(args.flood_secs),
+        ),
         hb_scale: args.heartbeat_scale,
         rate_limit_close: args.rate_limit_close,
         rest_delay: Duration::from_millis(args.rest_delay_ms),
