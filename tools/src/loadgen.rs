@@ -420,26 +420,17 @@ enum Shake {
     Failed,
 }
 
-impl
-    From<
-        Result<
-            (
-                tungstenite::WebSocket<TcpStream>,
-                tungstenite::handshake::client::Response,
-            ),
-            tungstenite::HandshakeError<tungstenite::ClientHandshake<TcpStream>>,
-        >,
-    > for Shake
-{
-    fn from(
-        r: Result<
-            (
-                tungstenite::WebSocket<TcpStream>,
-                tungstenite::handshake::client::Response,
-            ),
-            tungstenite::HandshakeError<tungstenite::ClientHandshake<TcpStream>>,
-        >,
-    ) -> Shake {
+/// What `tungstenite::client` and `MidHandshake::handshake` return.
+type ShakeResult = Result<
+    (
+        tungstenite::WebSocket<TcpStream>,
+        tungstenite::handshake::client::Response,
+    ),
+    tungstenite::HandshakeError<tungstenite::ClientHandshake<TcpStream>>,
+>;
+
+impl From<ShakeResult> for Shake {
+    fn from(r: ShakeResult) -> Shake {
         match r {
             Ok((ws, _)) => Shake::Done(ws),
             Err(tungstenite::HandshakeError::Interrupted(mid)) => Shake::Waiting(mid),
