@@ -1643,8 +1643,14 @@ mod tests {
         assert_eq!(h["store"]["write_errors"], 3);
         assert_eq!(h["store"]["rows_dropped_write"], 1200);
         let m = text(&a.metrics());
-        assert!(m.contains("arb_feed_ring_drops_total{thread=\"1\"} 7"), "{m}");
-        assert!(m.contains("arb_feed_ring_drops_total{thread=\"0\"} 0"), "{m}");
+        assert!(
+            m.contains("arb_feed_ring_drops_total{thread=\"1\"} 7"),
+            "{m}"
+        );
+        assert!(
+            m.contains("arb_feed_ring_drops_total{thread=\"0\"} 0"),
+            "{m}"
+        );
         // Without a store, `store` is null.
         assert!(json(&api(Status::default()).health())["store"].is_null());
     }
