@@ -90,14 +90,14 @@ pub(crate) struct RunArgs {
     /// and dashboard fed by collectors over NATS).
     #[arg(long, value_enum, default_value_t = Role::All)]
     pub(crate) role: Role,
-    /// NATS servers, comma-separated (overrides [nats] servers).
+    /// NATS servers, comma-separated (overrides `[nats] servers`).
     #[arg(long, value_delimiter = ',', value_name = "URLS")]
     pub(crate) nats: Vec<String>,
-    /// This collector's name, the subject token of its data (overrides [nats] name).
+    /// This collector's name, the subject token of its data (overrides `[nats] name`).
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
     /// Collectors an engine subscribes to, comma-separated, in venue-ownership order
-    /// (overrides [nats] collectors).
+    /// (overrides `[nats] collectors`).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub(crate) collectors: Vec<String>,
     #[command(flatten)]
