@@ -15,7 +15,7 @@ use std::time::Duration;
 use arb_engine::clock::Stopwatch;
 use serde_json::Value;
 
-use common::{Mock, VENUES, arb, config, http_get, serving_addr};
+use common::{Mock, VENUES, arb, config, http_get, serving_addr, sigterm};
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("arb-live-{name}-{}", std::process::id()));
@@ -108,15 +108,6 @@ fn wait_exit(child: &mut Run, secs: f64) -> std::process::ExitStatus {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn sigterm(child: &Run) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }
 
 fn python(args: &[&std::ffi::OsStr]) -> Value {

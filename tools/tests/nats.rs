@@ -16,7 +16,7 @@ use std::time::Duration;
 use arb_engine::clock::Stopwatch;
 use serde_json::Value;
 
-use common::{Mock, arb, config, http_get, serving_addr};
+use common::{Mock, arb, config, http_get, serving_addr, sigterm};
 
 /// Heartbeats every 100 ms; the engine declares a collector down after 500 ms of silence.
 const FAST_NATS: &str = "[nats]\nheartbeat_ms = 100\nheartbeat_timeout_ms = 500\nwait_for_collectors_s = 30\nreconnect_cap_ms = 500";
@@ -336,14 +336,4 @@ fn a_three_server_cluster_survives_losing_the_collectors_server() {
     eprintln!("data flowing again {t:.2} s after server 0 died");
     assert!(t < 10.0, "recovery took {t:.1} s, the stated bound is 10 s");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// SIGTERM without a libc dependency: the `kill` command.
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }

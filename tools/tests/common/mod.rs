@@ -127,3 +127,13 @@ pub(crate) fn config(mock: &Mock, dir: &Path, top: &str, extra: &str) -> PathBuf
     std::fs::write(&path, out).unwrap();
     path
 }
+
+/// Sends SIGTERM to `child` with the `kill` command (no libc dependency in the tests).
+pub(crate) fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
