@@ -25,7 +25,7 @@ server first, e.g. `arb demo` or `arb replay FILE --listen 127.0.0.1:8181 --loop
 
 Reconnection is on by default: a client whose connection closes or fails (or whose server closed its side) waits a jittered backoff (from --reconnect-min-ms, doubling up to --reconnect-max-ms, reset once data flows again), connects again and sends the same subscription; reconnects are counted in the report and in --status-file. --no-reconnect leaves closed clients closed.
 
---status-file F is rewritten (atomically) every second during the run with one JSON object: t_s, clients, open, receiving (open and received data since their latest connect), messages, disconnects, reconnects, reconnect_attempts, reconnect_ms {count, p50, p99, max} (time from a client losing its connection to its first message on the next one).
+--status-file F is rewritten (atomically) every second during the run with one JSON object: t_s, clients, open, receiving (open and received data since their latest connect), messages, disconnects, reconnects, reconnect_attempts, reconnect_ms {count, p50, p99, max} (time from a client losing its connection to its first message on the next one), and window_s, fast_p99_ms, slow_p99_ms, fast_count, slow_count: delivery latency over the last 10 s only (null when no message was timed), so a soak can plot it per sample.
 
 Examples:
   arb loadgen --clients 1000 --duration 30
@@ -131,7 +131,29 @@ struct Live {
     reconnect_attempts: AtomicU64,
     /// Time from losing a connection to the first message on the next one, ms.
     reconnect_ms: Mutex<Option<Histogram<u64>>>,
+    /// Delivery latency recorded since the status writer last took it (fast, slow): each
+    /// worker adds its own about once a second.
+    window: Mutex<LatencyPair>,
 }
+
+/// Delivery latency of the fast and the slow clients (`None` until one is timed).
+type LatencyPair = (Option<Histogram<u64>>, Option<Histogram<u64>>);
+
+/// Adds `h` into `slot` (empty histograms are skipped).
+fn merge_into(slot: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
+    if h.is_empty() {
+        return;
+    }
+    match slot {
+        Some(acc) => {
+            let _ = acc.add(h);
+        }
+        None => *slot = Some(h.clone()),
+    }
+}
+
+/// The status file's rolling latency: the last [`WINDOW_SECS`] one-second windows.
+const WINDOW_SECS: usize = 10;
 
 impl Live {
     fn reconnect_json(&self) -> Value {
@@ -263,11 +285,37 @@ pub(crate) fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
     let mut rss_series: Vec<u64> = Vec::new();
     // SIGINT / SIGTERM end the run early, with the report of what was measured.
     let shutdown = crate::shutdown::Shutdown::install()?;
-    let write_status = |t: f64| {
+    // The last WINDOW_SECS per-second windows of delivery latency (fast, slow).
+    let mut windows: std::collections::VecDeque<LatencyPair> =
+        std::collections::VecDeque::with_capacity(WINDOW_SECS + 1);
+    let mut write_status = |t: f64| {
         let Some(p) = &args.status_file else {
             return;
         };
+        if let Ok(mut w) = live.window.lock() {
+            windows.push_back(std::mem::take(&mut *w));
+        }
+        while windows.len() > WINDOW_SECS {
+            windows.pop_front();
+        }
+        let (mut wf, mut ws) = (None, None);
+        for (f, s) in &windows {
+            if let Some(f) = f {
+                merge_into(&mut wf, f);
+            }
+            if let Some(s) = s {
+                merge_into(&mut ws, s);
+            }
+        }
+        let p99 =
+            |h: &Option<Histogram<u64>>| h.as_ref().map(|h| h.value_at_quantile(0.99) as f64 / 1e3);
+        let count = |h: &Option<Histogram<u64>>| h.as_ref().map_or(0, |h| h.len());
         let v = json!({
+            "window_s": windows.len(),
+            "fast_p99_ms": p99(&wf),
+            "slow_p99_ms": p99(&ws),
+            "fast_count": count(&wf),
+            "slow_count": count(&ws),
             "t_s": t,
             "clients": args.clients,
             "open": live.open.load(Ordering::Relaxed),
@@ -559,6 +607,9 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
     let delay_ns = i64::try_from(ctx.delay.as_nanos()).unwrap_or(i64::MAX);
     let mut counted = 0u64;
     let mut next_retry_scan = 0i64;
+    // This worker's latency since its last hand-over to the status file's window.
+    let (mut win_fast, mut win_slow) = (hist(), hist());
+    let mut next_window_ns = 0i64;
     while !ctx.stop.load(Ordering::Relaxed) {
         let _ = poll.poll(&mut events, Some(Duration::from_millis(5)));
         let now = clock::mono_ns();
@@ -610,8 +661,13 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
                         if let Some(p) = field_f64(t.as_str(), "\"pub_ts\":") {
                             let now_us = clock::wall_ns() / 1000;
                             let lat = (now_us - (p * 1e6) as i64).max(1) as u64;
-                            let h = if c.slow { &mut slow } else { &mut fast };
+                            let (h, w) = if c.slow {
+                                (&mut slow, &mut win_slow)
+                            } else {
+                                (&mut fast, &mut win_fast)
+                            };
                             let _ = h.record(lat.min(60_000_000));
+                            let _ = w.record(lat.min(60_000_000));
                             counted += 1;
                         }
                     }
@@ -702,6 +758,15 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
         if counted >= 4096 {
             ctx.received.fetch_add(counted, Ordering::Relaxed);
             counted = 0;
+        }
+        if now >= next_window_ns {
+            next_window_ns = now + 1_000_000_000;
+            if let Ok(mut w) = live.window.lock() {
+                merge_into(&mut w.0, &win_fast);
+                merge_into(&mut w.1, &win_slow);
+            }
+            win_fast.reset();
+            win_slow.reset();
         }
     }
     ctx.received.fetch_add(counted, Ordering::Relaxed);
