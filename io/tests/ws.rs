@@ -1,7 +1,8 @@
 //! The WebSocket streams over real sockets: subscribe and receive typed updates for the
 //! symbols asked for only, bad requests answered without a disconnect, updates of one key
 //! between two publish ticks conflated to the latest, a client that does not answer pings
-//! closed and counted, an over-long message refused.
+//! closed and counted, a client reading behind through its kernel buffer closed as too slow
+//! while a fast one stays, an over-long message refused.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{SocketAddr, TcpStream};
@@ -232,6 +233,96 @@ fn a_client_that_ignores_pings_is_closed_and_counted() {
     assert_eq!(srv.stats.ws_ping_closed.load(Ordering::Relaxed), 1);
     assert_eq!(srv.stats.ws_clients.load(Ordering::Relaxed), 0);
     drop(ws);
+}
+
+#[test]
+fn a_client_reading_behind_in_its_own_kernel_buffer_is_closed_as_too_slow() {
+    // The slow client's backlog sits in the kernels' socket buffers, not in the server's
+    // queue (which stays empty): only the ping's round trip can see it.
+    let (srv, mut tx) = serve(ServerConfig {
+        ws: WsLimits {
+            ping_interval_ms: 100,
+            pong_timeout_ms: 30_000,
+            max_behind_ms: 1_000,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    // One BTC quote every 5 ms: a message per 25 ms tick per client, ~40 a second.
+    let feeder = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut i = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                let _ = tx.push(quote(
+                    0,
+                    Exchange::Binance,
+                    100.0 + (i % 1000) as f64,
+                    T0 + i,
+                ));
+                i += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let subscribe = json!({"op": "subscribe", "channels": ["quotes"], "symbols": ["BTC_USDT"]});
+    let mut fast = connect(srv.addr);
+    send(&mut fast, &subscribe);
+    let mut slow = connect(srv.addr);
+    send(&mut slow, &subscribe);
+    // The fast client reads everything, answering pings as it goes.
+    let fast_reader = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                match fast.read() {
+                    Ok(Message::Text(_)) => n += 1,
+                    Ok(Message::Close(c)) => panic!("the fast client was closed: {c:?}"),
+                    Ok(_) => {}
+                    Err(e) => panic!("fast client: {e}"),
+                }
+                let _ = fast.flush();
+            }
+            n
+        })
+    };
+    // The slow one reads a message every 100 ms (a quarter of the rate): it answers each
+    // ping, later and later.
+    let deadline = arb_engine::clock::mono_ns() + 20_000_000_000;
+    while srv.stats.ws_slow_closed.load(Ordering::Relaxed) == 0 {
+        assert!(
+            arb_engine::clock::mono_ns() < deadline,
+            "the slow reader was not closed in 20 s"
+        );
+        match slow.read() {
+            Ok(Message::Close(c)) => panic!("closed before being counted: {c:?}"),
+            Ok(_) => {}
+            Err(e) => panic!("slow client: {e}"),
+        }
+        let _ = slow.flush();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Its backlog ends in the close frame with the reason.
+    let closed = loop {
+        match slow.read() {
+            Ok(Message::Close(c)) => break c.unwrap(),
+            Ok(_) => {}
+            Err(e) => panic!("slow client, draining: {e}"),
+        }
+    };
+    assert_eq!(u16::from(closed.code), 1008, "{closed:?}");
+    assert!(closed.reason.contains("behind"), "{closed:?}");
+    assert_eq!(srv.stats.ws_ping_closed.load(Ordering::Relaxed), 0);
+    // The fast client stayed, and reads close to the stream.
+    assert_eq!(srv.stats.ws_clients.load(Ordering::Relaxed), 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let lag = srv.stats.ws_lag_max_ms.load(Ordering::Relaxed);
+    assert!(lag < 1_000, "the fast client's lag {lag} ms");
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+    assert!(fast_reader.join().unwrap() > 10);
 }
 
 #[test]

@@ -231,6 +231,14 @@ pub(crate) fn publish(
                 ),
             ]
         }),
+        websocket: server.map_or_else(Vec::new, |s| {
+            vec![
+                ("clients", s.ws_clients.load(r)),
+                ("lag_max_ms", s.ws_lag_max_ms.load(r)),
+                ("slow_closed", s.ws_slow_closed.load(r)),
+                ("ping_closed", s.ws_ping_closed.load(r)),
+            ]
+        }),
         venues,
         stages,
         counters: {

@@ -178,6 +178,9 @@ pub struct Status {
     /// The Parquet store's counters (`write_errors`, `rows_dropped_write`, `files`,
     /// `rows_written`), when the store is on.
     pub store: Vec<(&'static str, u64)>,
+    /// The server's WebSocket figures (`clients`, `lag_max_ms`: the furthest a client
+    /// reads behind the stream, `slow_closed`, `ping_closed`), when serving.
+    pub websocket: Vec<(&'static str, u64)>,
     /// Per venue.
     pub venues: Vec<VenueStatus>,
     /// Latency per stage since start.
@@ -554,6 +557,9 @@ impl Api {
                 "store": (!s.store.is_empty()).then(|| s.store.iter()
                     .map(|(k, v)| ((*k).to_string(), json!(v)))
                     .collect::<serde_json::Map<String, Value>>()),
+                "websocket": (!s.websocket.is_empty()).then(|| s.websocket.iter()
+                    .map(|(k, v)| ((*k).to_string(), json!(v)))
+                    .collect::<serde_json::Map<String, Value>>()),
                 "latency": s.stages.iter().map(|st| json!({
                     "stage": st.stage, "count": st.count, "p50": st.p50, "p99": st.p99,
                     "p999": st.p999, "max": st.max,
@@ -882,6 +888,18 @@ impl Api {
             "Deepest feed ring seen.",
             s.max_feed_ring_depth as f64,
         );
+        for (key, name, help) in [
+            ("clients", "ws_clients", "WebSocket clients open."),
+            (
+                "lag_max_ms",
+                "ws_client_lag_max_ms",
+                "The furthest a WebSocket client reads behind the stream (ping round trip), ms.",
+            ),
+        ] {
+            if let Some((_, v)) = s.websocket.iter().find(|(k, _)| *k == key) {
+                gauge(name, help, *v as f64);
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP arb_events_total Events the core took.\n# TYPE arb_events_total counter\narb_events_total {}",
@@ -1653,6 +1671,24 @@ mod tests {
         );
         // Without a store, `store` is null.
         assert!(json(&api(Status::default()).health())["store"].is_null());
+    }
+
+    #[test]
+    fn health_and_metrics_show_websocket_clients_and_their_read_lag() {
+        let a = api(Status {
+            websocket: vec![("clients", 12), ("lag_max_ms", 850), ("slow_closed", 2)],
+            ..Status::default()
+        });
+        let h = json(&a.health());
+        assert_eq!(h["websocket"]["clients"], 12);
+        assert_eq!(h["websocket"]["lag_max_ms"], 850);
+        let m = text(&a.metrics());
+        assert!(m.contains("arb_ws_clients 12\n"), "{m}");
+        assert!(m.contains("arb_ws_client_lag_max_ms 850\n"), "{m}");
+        // Not serving: no `websocket` object, no gauges.
+        let idle = api(Status::default());
+        assert!(json(&idle.health())["websocket"].is_null());
+        assert!(!text(&idle.metrics()).contains("arb_ws_clients"));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub struct ServerStats {
     pub ws_slow_closed: AtomicU64,
     /// WebSocket clients closed for not answering pings.
     pub ws_ping_closed: AtomicU64,
+    /// The furthest any WebSocket client reads behind the stream (its ping round trip),
+    /// ms, as of the last housekeeping pass (every 100 ms).
+    pub ws_lag_max_ms: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -1088,14 +1091,21 @@ impl Server {
     }
 
     fn ws_housekeeping(&mut self, now: i64) {
+        let mut lag_max = 0i64;
         for slot in 0..self.ws.len() {
             let Some(c) = self.ws[slot].as_mut() else {
                 continue;
             };
             if let Err(reason) = c.housekeeping(now) {
                 self.ws_close(slot, reason);
+            } else {
+                lag_max = lag_max.max(c.lag_ns(now));
             }
         }
+        self.stats.ws_lag_max_ms.store(
+            u64::try_from(lag_max / 1_000_000).unwrap_or(0),
+            Ordering::Relaxed,
+        );
     }
 
     fn ws_close(&mut self, slot: usize, reason: CloseReason) {

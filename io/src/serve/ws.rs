@@ -16,6 +16,15 @@
 //! Memory per client is bounded: the queue holds at most one message per key it
 //! subscribes to, and at most `max_queue_bytes` in all; a client over that, or behind for
 //! longer than `max_behind_ms`, is closed with code 1008 and the reason.
+//!
+//! "Behind" is measured on both sides of the socket. The server's own queue is one side.
+//! The other is what the kernels hold: a slow reader's receive buffer can hide seconds of
+//! frames that left the server's queue long ago. Pings measure that side: a ping goes out
+//! every `ping_interval_ms` behind the frames already written and carries its send time, and
+//! the client's pong can only come after it has read everything before the ping. The pong's
+//! round trip is the client's read lag (`lag_ms`); a pong slower than `max_behind_ms`
+//! closes the client as too slow, and no pong within `pong_timeout_ms` closes it as gone
+//! (or too far behind to tell).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -40,9 +49,10 @@ pub struct WsLimits {
     pub max_queue_bytes: usize,
     /// How long a client may stay behind (queue never empty), ms.
     pub max_behind_ms: u64,
-    /// Ping interval, ms.
+    /// Ping interval, ms: a keep-alive and the probe of the client's read lag (one ping
+    /// outstanding at a time).
     pub ping_interval_ms: u64,
-    /// A client silent this long after a ping is closed, ms.
+    /// A client whose ping stays unanswered this long is closed, ms.
     pub pong_timeout_ms: u64,
     /// Bytes handed to the socket per write (several frames per write).
     pub batch_bytes: usize,
@@ -59,7 +69,7 @@ impl Default for WsLimits {
             max_symbols: 200,
             max_queue_bytes: 1 << 20,
             max_behind_ms: 10_000,
-            ping_interval_ms: 20_000,
+            ping_interval_ms: 2_000,
             pong_timeout_ms: 10_000,
             batch_bytes: 64 * 1024,
             socket_send_buffer: 64 * 1024,
@@ -176,8 +186,10 @@ pub struct WsClient {
     pub last_heard_ns: i64,
     /// Mono ns the next ping is due.
     pub next_ping_ns: i64,
-    /// Mono ns a ping went out unanswered, if any.
+    /// Mono ns a ping went out unanswered, if any (also its payload).
     pub ping_sent_ns: Option<i64>,
+    /// Round trip of the last answered ping, ns: how far behind the client reads.
+    pub lag_ns: i64,
     /// Mono ns since the queue has not been empty.
     pub behind_since_ns: Option<i64>,
     /// Messages replaced in the queue by a newer one for the same key.
@@ -209,6 +221,7 @@ impl WsClient {
             last_heard_ns: now_ns,
             next_ping_ns: now_ns + ms(limits.ping_interval_ms),
             ping_sent_ns: None,
+            lag_ns: 0,
             behind_since_ns: None,
             conflated: 0,
             sent: 0,
@@ -320,9 +333,18 @@ impl WsClient {
             match self.ws.read() {
                 Ok(msg) => {
                     self.last_heard_ns = now_ns;
-                    self.ping_sent_ns = None;
                     match msg {
                         Message::Text(t) => on_text(self, t.as_str()),
+                        // Only the answer to the outstanding ping counts: other traffic
+                        // from the client says nothing about how far behind it reads.
+                        Message::Pong(p) => {
+                            if let Some(sent) = self.ping_sent_ns
+                                && p.as_ref() == sent.to_le_bytes()
+                            {
+                                self.ping_sent_ns = None;
+                                self.lag_ns = now_ns - sent;
+                            }
+                        }
                         Message::Close(_) => return Err(CloseReason::Gone),
                         Message::Binary(_) => self.reply(&json!({"type": "error", "error": "binary frames are not supported; send JSON text"})),
                         _ => {}
@@ -348,7 +370,10 @@ impl WsClient {
         if let Some(sent) = self.ping_sent_ns
             && now_ns - sent > ms(self.limits.pong_timeout_ms)
         {
-            self.close_with(CloseCode::Policy, "no answer to ping");
+            self.close_with(
+                CloseCode::Policy,
+                "no answer to ping: gone, or reading too far behind the stream",
+            );
             return Err(CloseReason::PingTimeout);
         }
         if self.pending_bytes > self.limits.max_queue_bytes
@@ -359,15 +384,28 @@ impl WsClient {
             self.close_with(CloseCode::Policy, "too slow: fell behind the stream");
             return Err(CloseReason::TooSlow);
         }
-        if now_ns >= self.next_ping_ns {
+        if self.lag_ns > ms(self.limits.max_behind_ms) {
+            self.close_with(
+                CloseCode::Policy,
+                "too slow: reads further behind the stream than allowed",
+            );
+            return Err(CloseReason::TooSlow);
+        }
+        if now_ns >= self.next_ping_ns && self.ping_sent_ns.is_none() {
             self.next_ping_ns = now_ns + ms(self.limits.ping_interval_ms);
-            if self.ping_sent_ns.is_none() {
-                self.ping_sent_ns = Some(now_ns);
-            }
-            let _ = self.ws.write(Message::Ping(Default::default()));
+            self.ping_sent_ns = Some(now_ns);
+            let payload = now_ns.to_le_bytes();
+            let _ = self.ws.write(Message::Ping(payload.to_vec().into()));
             let _ = self.ws.flush();
         }
         Ok(())
+    }
+
+    /// How far behind the client reads, ns: the last ping's round trip, or the age of the
+    /// one still unanswered if that is longer.
+    pub fn lag_ns(&self, now_ns: i64) -> i64 {
+        self.ping_sent_ns
+            .map_or(self.lag_ns, |sent| self.lag_ns.max(now_ns - sent))
     }
 
     /// Sends a close frame with a reason (best effort).
