@@ -1,5 +1,6 @@
 //! `arb doctor` through the binary on this machine: every item and the summary print, a
-//! missing core and a too-small budget fail naming what is wrong, `--json` parses.
+//! missing core and a too-small budget fail naming what is wrong, `--json` parses, and
+//! each item's recommendation is the one `tuning.md` gives.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -116,4 +117,54 @@ fn json_parses_and_matches_the_table() {
         .map(|k| v["summary"][k].as_u64().unwrap())
         .sum();
     assert_eq!(total as usize, ITEMS.len());
+}
+
+/// Per item, the setting both the doctor's recommendation and `tuning.md` must name: if
+/// either changes its advice, this fails until the other follows.
+const AGREE: [(&str, &str); 14] = [
+    ("isolcpus", "isolcpus="),
+    ("nohz_full", "nohz_full="),
+    ("rcu_nocbs", "rcu_nocbs="),
+    ("irq affinity", "smp_affinity"),
+    ("irq affinity", "irqbalance"),
+    ("governor", "performance"),
+    ("c-states", "intel_idle.max_cstate=1"),
+    ("c-states", "cpu_dma_latency"),
+    ("transparent huge pages", "madvise"),
+    ("clock source", "tsc"),
+    ("socket buffers", "16777216"),
+    ("busy polling", "busy_poll"),
+    ("numa", "numactl --cpunodebind=N --membind=N"),
+    ("nic rings", "ethtool -G"),
+];
+
+#[test]
+fn recommendations_agree_with_tuning_md() {
+    let tuning =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tuning.md")).unwrap();
+    let o = doctor(&["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    for (name, token) in AGREE {
+        let item = items
+            .iter()
+            .find(|i| i["item"] == name)
+            .unwrap_or_else(|| panic!("no doctor item {name}"));
+        let rec = item["recommended"].as_str().unwrap();
+        assert!(
+            rec.contains(token),
+            "doctor's {name} recommends {rec:?}, not {token:?}"
+        );
+        assert!(
+            tuning.contains(token),
+            "tuning.md does not name {token:?} ({name})"
+        );
+    }
+    // Every host item the doctor checks has its section in tuning.md.
+    for name in ITEMS.iter().skip(3) {
+        assert!(
+            AGREE.iter().any(|(n, _)| n == name) || *name == "memory budget",
+            "{name} is not tied to tuning.md"
+        );
+    }
 }
