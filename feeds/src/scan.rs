@@ -98,6 +98,21 @@ impl<'a> Cursor<'a> {
         self.decimal_str_slow()
     }
 
+    /// [`Cursor::decimal_str`] with the word parser inlined
+    /// ([`num::quoted_decimal_inline`]): for fast paths whose decimals come in a row.
+    ///
+    /// NB: its fallback takes the bytes and position by value, so that the cursor can
+    /// stay in registers (a `&mut self` call, even a cold one, kept it in memory).
+    #[inline(always)]
+    pub fn decimal_str_inline(&mut self) -> Option<f64> {
+        let (mut v, mut used) = num::quoted_decimal_inline(self.bytes, self.pos);
+        if used == 0 {
+            (v, used) = decimal_str_fallback(self.bytes, self.pos)?;
+        }
+        self.pos += used;
+        Some(v)
+    }
+
     #[cold]
     #[inline(never)]
     fn decimal_str_slow(&mut self) -> Option<f64> {
@@ -165,8 +180,10 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::uint`] accepts it.
     ///
     /// NB: counts digits without converting them (`benches/decode_instructions.sh`:
-    /// ~130 instructions for a 10-digit update id with the value, ~40 without).
-    #[inline]
+    /// ~130 instructions for a 10-digit update id with the value, ~40 without). Always
+    /// inlined: as a call it kept the caller's cursor in memory (`&mut self`), and every
+    /// later field reloaded it.
+    #[inline(always)]
     pub fn skip_uint(&mut self) -> Option<()> {
         let len = num::digit_count(self.bytes, self.pos)?;
         if len == 0 || (len > 1 && self.bytes[self.pos] == b'0') {
@@ -224,6 +241,16 @@ impl<'a> Cursor<'a> {
     pub fn end(&self) -> Option<()> {
         self.at_end().then_some(())
     }
+}
+
+/// [`Cursor::decimal_str_inline`] off its word path: the decimal string body at `pos`
+/// (the opening quote matched) and the bytes consumed, as [`Cursor::decimal_str`] takes it.
+#[cold]
+#[inline(never)]
+fn decimal_str_fallback(bytes: &[u8], pos: usize) -> Option<(f64, usize)> {
+    let mut c = Cursor { bytes, pos };
+    let v = c.decimal_str_slow()?;
+    Some((v, c.pos - pos))
 }
 
 /// The most items a fast path buffers from one frame (trade batches); a longer batch goes
