@@ -41,8 +41,7 @@ pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
 #[inline]
 fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"u":"#)?;
-    c.skip_uint()?;
-    c.lit(br#","s":""#)?;
+    c.skip_uint_then(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","b":""#)?;
     let bid_px = c.decimal_str_inline()?;
@@ -66,8 +65,7 @@ fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 #[inline]
 fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"e":"trade","E":"#)?;
-    c.skip_uint()?;
-    c.lit(br#","s":""#)?;
+    c.skip_uint_then(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","t":"#)?;
     let id = c.uint()?;
