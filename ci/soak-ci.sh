@@ -3,7 +3,7 @@
 # under load, a flooded venue, kill -9) against a `ci-soak`-profile binary (release at
 # opt-level 1, no debug info: nothing else in CI builds optimised code, so this build starts
 # from scratch; opt-level 1 makes it quicker than release). Fails on `soak: FAIL`; the CSV, the plot
-# (soak.html) and every log stay in target/soak. Needs root (tmpfs mount).
+# (soak.html) and every log stay in target/soak. Needs root (tmpfs and bind mounts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)

@@ -3,8 +3,8 @@
 # `arb loadgen` keeps 1 000 WebSocket clients attached (10 % stalling 500 ms per read),
 # then a chaos pass. Samples every 10 s into OUTDIR/soak.csv (with a `phase` column) and
 # draws OUTDIR/soak.html; checks the pass criteria and ends with `soak: PASS ...` or
-# `soak: FAIL <criterion> ...` (exit 0 / 1). Needs root (the store's files are on a tmpfs
-# mount, remounted read-only in the chaos pass).
+# `soak: FAIL <criterion> ...` (exit 0 / 1). Needs root (the store's directories are bind
+# mounts, remounted read-only in the chaos pass).
 #
 #   ci/soak.sh MINUTES [OUTDIR]          e.g. ci/soak.sh 5 /tmp/soak;  24 h: ci/soak.sh 1440
 #
@@ -16,7 +16,7 @@
 # Timeline: the steady part (MINUTES*60 - CHAOS_SECS s; its criteria: RSS and fds flat and
 # threads constant after warm-up, no feed-ring drops, venues back within 35 s, connection
 # budgets) then the chaos pass (about CHAOS_SECS = 150 s), then the rest of MINUTES steady:
-#   1. read-only disk: the data dir (tmpfs) is remounted read-only for 30 s: arb run stays
+#   1. read-only disk: the store's directories are remounted read-only for 30 s: arb run stays
 #      up, /api/health counts store write errors and rows dropped, new files appear within
 #      30 s of the remount rw.
 #   2. restart under load: SIGTERM arb run (exit within 10 s) with the clients attached,
@@ -25,17 +25,23 @@
 #   3. flood: okx at SOAK_FLOOD_FACTOR (10) x its rate for 30 s (POST /mock/flood): okx's
 #      feed thread's ring drops (counted per thread in /api/health), the other thread's ring
 #      has no drops and its venues keep streaming. The restarted run's rings hold
-#      SOAK_FLOOD_RING (128) slots: at the default 65 536 a flood never reaches the ring (one
+#      SOAK_FLOOD_RING (512) slots: at the default 65 536 a flood never reaches the ring (one
 #      feed thread decodes at most ~60 k frames/s here, the core takes ~1 M events/s), so
-#      the overload stays in the venue's socket; 128 slots are ~10 ms of the flooded rate,
-#      which a core stalled by the scheduler overruns, while the other thread's are ~25 ms.
+#      the overload stays in the venue's socket. A ring overflows only while the core is
+#      stalled (by the scheduler, here), and its headroom in time is its size over its rate:
+#      512 slots are ~35 ms of the flooded thread's ~15 k events/s and ~100 ms of the
+#      other's ~5 k/s. (At 128 slots, under the soak's load, the other thread dropped too.)
 #   4. kill -9 arb run, restart on the same data dir: its store start-up line reports the
 #      recovery, every visible Parquet file opens.
 # At the end: SIGTERM exits within 10 s, every Parquet file valid, and the rows on disk equal
 # the rows the cleanly stopped runs reported stored plus those in the files the killed run
 # published (rows lost while read-only are counted as dropped, not stored).
-# Loopback only; every process is stopped and the tmpfs unmounted at the end. ARB_BIN picks
+# Loopback only; every process is stopped and every mount undone at the end. ARB_BIN picks
 # the binary (default: target/release/arb, built if missing).
+#
+# The store writes about 0.8 GiB an hour at the mock's rate. Its files go on a tmpfs sized
+# 1 GiB per hour plus 1 GiB (SOAK_TMPFS_SIZE overrides), or on OUTDIR's disk when that is
+# more than half the free memory (a 24 h run) or SOAK_DATA_DISK=1.
 set -euo pipefail
 MINUTES=${1:?usage: ci/soak.sh MINUTES [OUTDIR]}
 OUT=${2:-$(mktemp -d /tmp/arb-soak.XXXXXX)}
@@ -49,20 +55,27 @@ STEADY=$((SECS - CHAOS_SECS))
 [ "$STEADY" -ge 90 ] || { echo "soak: FAIL usage: MINUTES must be at least 4 (the chaos pass takes ${CHAOS_SECS} s)"; exit 1; }
 PORT=${SOAK_PORT:-18190}
 FLOOD_FACTOR=${SOAK_FLOOD_FACTOR:-10}
-FLOOD_RING=${SOAK_FLOOD_RING:-128}
+FLOOD_RING=${SOAK_FLOOD_RING:-512}
 CLIENTS=1000
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 DATA=$OUT/data
-# The store's files live on a tmpfs (DATAFS) bind-mounted per kind under DATA; the store's
-# lock file stays on DATA's own disk: it is held open for writing all run long, and a file
-# open for writing keeps a mount from turning read-only.
+# The store's files live under DATAFS (a tmpfs, or a directory on disk), bind-mounted per
+# kind under DATA; the read-only step remounts each bind mount on its own. The store's lock
+# file stays on DATA's own disk: it is held open for writing all run long, and a file open
+# for writing keeps a mount from turning read-only.
 DATAFS=$OUT/datafs
+NEED_MB=$(((MINUTES * 1024 + 59) / 60 + 1024))
+FREE_MB=$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo)
+if [ -n "${SOAK_DATA_DISK:-}" ] || { [ -z "${SOAK_TMPFS_SIZE:-}" ] && [ "$NEED_MB" -gt $((FREE_MB / 2)) ]; }; then
+    DATA_ON=disk
+else
+    DATA_ON=tmpfs
+fi
 KINDS="quotes trades spreads signals gaps"
 unmount_data() {
     for k in $KINDS; do mountpoint -q "$DATA/$k" 2>/dev/null && { umount "$DATA/$k" || umount -l "$DATA/$k"; }; done
     if mountpoint -q "$DATAFS" 2>/dev/null; then
-        mount -o remount,rw "$DATAFS" 2>/dev/null || true
         umount "$DATAFS" || umount -l "$DATAFS" || true
     fi
     return 0
@@ -79,12 +92,33 @@ cleanup() {
     unmount_data
 }
 trap cleanup EXIT
-mount -t tmpfs -o "size=${SOAK_TMPFS_SIZE:-2g}" tmpfs "$DATAFS" ||
-    { echo "soak: FAIL cannot mount a tmpfs on $DATAFS (run as root)"; exit 1; }
+if [ "$DATA_ON" = disk ]; then
+    disk_mb=$(df -Pm "$OUT" | awk 'NR == 2 {print $4}')
+    [ "$disk_mb" -gt "$NEED_MB" ] ||
+        { echo "soak: FAIL the store needs about $NEED_MB MiB for $MINUTES minutes; $OUT has $disk_mb MiB free"; exit 1; }
+    echo "soak: the store's files go on disk under $DATAFS (about $NEED_MB MiB for $MINUTES minutes)"
+else
+    mount -t tmpfs -o "size=${SOAK_TMPFS_SIZE:-${NEED_MB}m}" tmpfs "$DATAFS" ||
+        { echo "soak: FAIL cannot mount a tmpfs on $DATAFS (run as root)"; exit 1; }
+fi
 for k in $KINDS; do
     mkdir -p "$DATAFS/$k" "$DATA/$k"
-    mount --bind "$DATAFS/$k" "$DATA/$k"
+    mount --bind "$DATAFS/$k" "$DATA/$k" ||
+        { echo "soak: FAIL cannot bind-mount $DATA/$k (run as root)"; exit 1; }
 done
+# remount_kinds ro|rw: each kind's bind mount; a file being written at that instant keeps
+# a mount busy, so retry each for up to 5 s.
+remount_kinds() {
+    local k ok
+    for k in $KINDS; do
+        ok=
+        for _ in $(seq 250); do
+            mount -o "remount,$1,bind" "$DATA/$k" 2>/dev/null && { ok=1; break; }
+            sleep 0.02
+        done
+        [ -n "$ok" ] || return 1
+    done
+}
 say() { echo "chaos: $*" | tee -a "$OUT/chaos.log"; }
 
 "$BIN" mock-exchange --print-config --symbols 30 --rate 10000 \
@@ -201,14 +235,11 @@ cp "$OUT/health.json" "$OUT/health_steady_end.json"
 
 # --- chaos 1: the store's disk read-only for 30 s ----------------------------------------
 files_before=$(list_files | wc -l)
-say "read-only: remounting the store's tmpfs read-only for 30 s ($files_before files)"
-# A file being written at that instant keeps the mount busy: retry for up to 5 s.
-ro_ok=
-for _ in $(seq 250); do mount -o remount,ro "$DATAFS" 2>/dev/null && { ro_ok=1; break; }; sleep 0.02; done
-[ -n "$ro_ok" ] || { echo "soak: FAIL cannot remount $DATAFS read-only (busy for 5 s)"; exit 1; }
+say "read-only: remounting the store's directories ($DATA_ON) read-only for 30 s ($files_before files)"
+remount_kinds ro || { echo "soak: FAIL cannot remount the store's directories read-only (busy for 5 s)"; exit 1; }
 for _ in 1 2 3; do sleep 10; check_up read-only; sample readonly; done
 cp "$OUT/health.json" "$OUT/health_readonly.json"
-mount -o remount,rw "$DATAFS"
+remount_kinds rw || { echo "soak: FAIL cannot remount the store's directories read-write"; exit 1; }
 touch "$OUT/rw_mark"
 ro_files=$(list_files | wc -l)
 ro_errors=$(json_get "$OUT/health_readonly.json" "j['store']['write_errors']")
