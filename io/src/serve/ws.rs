@@ -24,10 +24,13 @@
 //! the client's pong can only come after it has read everything before the ping. The pong's
 //! round trip is the client's read lag (`lag_ms`); a pong slower than `max_behind_ms`
 //! closes the client as too slow, and no pong within `pong_timeout_ms` closes it as gone
-//! (or too far behind to tell).
+//! (or too far behind to tell). A client closed for being behind gets the close frame and
+//! then a TCP reset, not a FIN that would wait behind its backlog (see
+//! `WsClient::close_behind`).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::time::Duration;
 
 use mio::net::TcpStream;
 use serde_json::{Value, json};
@@ -370,10 +373,7 @@ impl WsClient {
         if let Some(sent) = self.ping_sent_ns
             && now_ns - sent > ms(self.limits.pong_timeout_ms)
         {
-            self.close_with(
-                CloseCode::Policy,
-                "no answer to ping: gone, or reading too far behind the stream",
-            );
+            self.close_behind("no answer to ping: gone, or reading too far behind the stream");
             return Err(CloseReason::PingTimeout);
         }
         if self.pending_bytes > self.limits.max_queue_bytes
@@ -381,14 +381,11 @@ impl WsClient {
                 .behind_since_ns
                 .is_some_and(|t| now_ns - t > ms(self.limits.max_behind_ms))
         {
-            self.close_with(CloseCode::Policy, "too slow: fell behind the stream");
+            self.close_behind("too slow: fell behind the stream");
             return Err(CloseReason::TooSlow);
         }
         if self.lag_ns > ms(self.limits.max_behind_ms) {
-            self.close_with(
-                CloseCode::Policy,
-                "too slow: reads further behind the stream than allowed",
-            );
+            self.close_behind("too slow: reads further behind the stream than allowed");
             return Err(CloseReason::TooSlow);
         }
         if now_ns >= self.next_ping_ns && self.ping_sent_ns.is_none() {
@@ -415,6 +412,17 @@ impl WsClient {
             reason: reason.to_string().into(),
         }));
         let _ = self.ws.flush();
+    }
+
+    /// Closes a client that is behind: the close frame with the reason, then a reset when
+    /// the socket is dropped rather than a FIN. The frame and a FIN would queue behind the
+    /// backlog that put the client behind (seconds of frames in the kernels' buffers, past
+    /// a zero window), so the client would go on reading stale data for as long before it
+    /// noticed, and the kernel would hold the orphaned socket's buffers meanwhile. A reset
+    /// is seen at once; the reason is counted on the server (`/api/health`, `/metrics`).
+    fn close_behind(&mut self, reason: &str) {
+        self.close_with(CloseCode::Policy, reason);
+        let _ = socket2::SockRef::from(self.ws.get_ref()).set_linger(Some(Duration::ZERO));
     }
 
     /// Bytes queued.
