@@ -255,8 +255,11 @@ fn pb_deal(buf: &[u8]) -> Result<DealFields<'_>, ParseError> {
 /// layout": use [`json`].
 ///
 /// NB: one ack per subscribed channel, ~2 000 instructions each on the tape path: about a
-/// tenth of the frames of a fresh capture (`benches/instructions.sh`).
-#[inline]
+/// tenth of the frames of a fresh capture (`benches/instructions.sh`). Not inlined: the
+/// decoder then tests only the frame kind before a protobuf frame; inlined, its length
+/// check was folded into that test (~6 instructions more per protobuf frame,
+/// `benches/decode_instructions.sh mexc`).
+#[inline(never)]
 pub(super) fn fast_json(frame: &[u8]) -> Option<Control<'_>> {
     let mut c = Cursor::new(frame);
     c.lit(br#"{"id":"#)?;
