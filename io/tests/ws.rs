@@ -3,7 +3,8 @@
 //! between two publish ticks conflated to the latest, a client that does not answer pings
 //! closed and counted, a client reading behind through its kernel buffer closed as too slow
 //! while a fast one stays, a client that stops reading reset rather than left to read a
-//! stale backlog, an over-long message refused.
+//! stale backlog, a blocked client's backlog kept (conflated) in its queue until it is
+//! closed as too slow, an over-long message refused.
 #![allow(clippy::unwrap_used)]
 
 use std::net::{SocketAddr, TcpStream};
@@ -415,6 +416,65 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
     assert!(!end.contains("close frame"), "{end}");
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
+}
+
+#[test]
+fn a_blocked_client_backlog_conflates_in_its_queue_and_it_is_closed_as_too_slow() {
+    // The WebSocket's own write buffer is small here (4 batches of 4 KiB): were a blocked
+    // client written every tick, its backlog would pile up there (unconflated, unseen by
+    // the queue's limits) and overflow it within a second, ending as an error.
+    let (srv, mut tx) = serve(ServerConfig {
+        ws: WsLimits {
+            ping_interval_ms: 60_000,
+            pong_timeout_ms: 60_000,
+            max_behind_ms: 1_500,
+            batch_bytes: 4096,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut i = 0i64;
+            while !stop.load(Ordering::Relaxed) {
+                for (sym, ex) in [
+                    (0, Exchange::Binance),
+                    (0, Exchange::Bybit),
+                    (1, Exchange::Binance),
+                    (1, Exchange::Bybit),
+                ] {
+                    let _ = tx.push(quote(sym, ex, 100.0 + (i % 1000) as f64, T0 + i));
+                }
+                i += 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&srv.addr.into()).unwrap();
+    let stream: TcpStream = sock.into();
+    let (mut ws, _) = tungstenite::client(format!("ws://{}/ws", srv.addr), stream).unwrap();
+    send(
+        &mut ws,
+        &json!({"op": "subscribe", "channels": ["quotes", "spreads"], "symbols": ["BTC_USDT", "ETH_USDT"]}),
+    );
+    // Never read again.
+    let deadline = arb_engine::clock::mono_ns() + 20_000_000_000;
+    while srv.stats.ws_clients.load(Ordering::Relaxed) > 0 {
+        assert!(
+            arb_engine::clock::mono_ns() < deadline,
+            "not closed in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(srv.stats.ws_slow_closed.load(Ordering::Relaxed), 1);
+    assert!(srv.stats.ws_conflated.load(Ordering::Relaxed) > 0);
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+    drop(ws);
 }
 
 #[test]

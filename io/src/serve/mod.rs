@@ -327,7 +327,7 @@ impl Server {
                         self.ws_readable(i);
                     }
                     if ev.is_writable() {
-                        self.ws_write(i);
+                        self.ws_write(i, true);
                     }
                 }
                 Token(i) => {
@@ -814,7 +814,7 @@ impl Server {
                 if let Some(c) = self.ws[slot].as_mut() {
                     c.reply(&info);
                 }
-                self.ws_write(slot);
+                self.ws_write(slot, false);
             }
             WsKind::Streams => {}
         }
@@ -831,7 +831,7 @@ impl Server {
             self.ws_request(slot, &t);
         }
         match result {
-            Ok(()) => self.ws_write(slot),
+            Ok(()) => self.ws_write(slot, false),
             Err(reason) => self.ws_close(slot, reason),
         }
     }
@@ -1027,7 +1027,7 @@ impl Server {
         }
         let slots = std::mem::take(&mut self.to_write);
         for &slot in &slots {
-            self.ws_write(slot as usize);
+            self.ws_write(slot as usize, false);
         }
         self.to_write = slots;
         self.to_write.clear();
@@ -1062,12 +1062,19 @@ impl Server {
         }
     }
 
-    fn ws_write(&mut self, slot: usize) {
+    /// Writes a client's queue; `writable`: called for the socket's writable event.
+    ///
+    /// A client whose socket was full (`blocked`) is written only when the socket says it
+    /// is writable again: writing it on every tick would move its backlog out of the
+    /// conflating queue into the WebSocket's own write buffer, where nothing is replaced,
+    /// the queue's limits cannot see it, and the buffer's own limit ends the connection
+    /// as an error instead of closing it as too slow.
+    fn ws_write(&mut self, slot: usize, writable: bool) {
         let now = clock::mono_ns();
         let Some(c) = self.ws[slot].as_mut() else {
             return;
         };
-        if c.blocked && !c.has_output() {
+        if c.blocked && !writable {
             return;
         }
         let was_blocked = c.blocked;

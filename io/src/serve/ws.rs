@@ -298,7 +298,10 @@ impl WsClient {
                     Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
                         // tungstenite kept the frame in its buffer: it goes with the flush.
                     }
-                    Err(_) => return Err(CloseReason::Gone),
+                    Err(_) => {
+                        self.abort();
+                        return Err(CloseReason::Gone);
+                    }
                 }
                 n += 1;
             }
@@ -308,7 +311,10 @@ impl WsClient {
                     self.blocked = true;
                     break;
                 }
-                Err(_) => return Err(CloseReason::Gone),
+                Err(_) => {
+                    self.abort();
+                    return Err(CloseReason::Gone);
+                }
             }
             if batch == 0 {
                 break;
@@ -422,6 +428,12 @@ impl WsClient {
     /// is seen at once; the reason is counted on the server (`/api/health`, `/metrics`).
     fn close_behind(&mut self, reason: &str) {
         self.close_with(CloseCode::Policy, reason);
+        self.abort();
+    }
+
+    /// Makes dropping the socket reset the connection (SO_LINGER 0) instead of queueing a
+    /// FIN behind unsent data.
+    fn abort(&mut self) {
         let _ = socket2::SockRef::from(self.ws.get_ref()).set_linger(Some(Duration::ZERO));
     }
 
