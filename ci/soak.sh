@@ -53,6 +53,10 @@ CHAOS_SECS=150
 SECS=$((MINUTES * 60))
 STEADY=$((SECS - CHAOS_SECS))
 [ "$STEADY" -ge 90 ] || { echo "soak: FAIL usage: MINUTES must be at least 4 (the chaos pass takes ${CHAOS_SECS} s)"; exit 1; }
+# The final checks read the Parquet files with pyarrow and duckdb: fail now, not after the
+# run (the files are gone with the tmpfs by then).
+python3 -c "import pyarrow, duckdb" 2>/dev/null ||
+    { echo "soak: FAIL python3 lacks pyarrow or duckdb, which the final checks need (run ci/setup.sh)"; exit 1; }
 PORT=${SOAK_PORT:-18190}
 FLOOD_FACTOR=${SOAK_FLOOD_FACTOR:-10}
 FLOOD_RING=${SOAK_FLOOD_RING:-512}
