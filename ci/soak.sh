@@ -14,7 +14,7 @@
 # SHIB are refused on every venue; every REST answer waits 200 ms.
 #
 # Timeline: the steady part (MINUTES*60 - CHAOS_SECS s; its criteria: after warm-up RSS and
-# fds flat (no third's median 2 % off the median, no sample 5 % off) and threads constant,
+# fds flat (no third's median 2 % off the median, no sample 5 % above it) and threads constant,
 # no feed-ring drops, venues back within 35 s, connection budgets) then the chaos pass (about CHAOS_SECS = 150 s), then the rest of MINUTES steady:
 #   1. read-only disk: the store's directories are remounted read-only for 30 s: arb run stays
 #      up, /api/health counts store write errors and rows dropped, new files appear within
@@ -387,10 +387,11 @@ steady = [r for r in steady_all if int(r["t_s"]) >= warm]
 if len(steady) < 3:
     fails.append("too few samples after warm-up")
 else:
-    # Flat: no trend, and no sample far off. The median of each third of the samples is
+    # Flat: no trend, and no sample far above. The median of each third of the samples is
     # within 2 % of the median of all (a leak or a slow growth moves the later thirds);
-    # every single sample is within 5 % of it (a transient, e.g. a file being encoded,
-    # may pass 2 % for one sample and is gone at the next; it is counted, not hidden).
+    # no single sample is over 5 % above it (a transient, e.g. a file being encoded, may
+    # pass 2 % for one sample and is gone at the next; it is counted, not hidden). Dips
+    # are not growth: fds fall while slow clients, closed by the server, reconnect.
     med = lambda v: sorted(v)[len(v) // 2]
     flat = {}
     for col in ("rss_bytes", "fds"):
@@ -402,8 +403,8 @@ else:
         flat[col] = (m, thirds, off, len(vals))
         if any(abs(t - m) > 0.02 * m for t in thirds):
             fails.append(f"{col} grows after warm-up: medians by third {[round(t) for t in thirds]} vs {m:.0f} (> 2 %)")
-        if max(vals) > m * 1.05 or min(vals) < m * 0.95:
-            fails.append(f"{col} sample off by over 5 % after warm-up (min {min(vals):.0f}, max {max(vals):.0f}, median {m:.0f})")
+        if max(vals) > m * 1.05:
+            fails.append(f"{col} sample over 5 % above the median after warm-up (max {max(vals):.0f}, median {m:.0f})")
     if len({r["threads"] for r in steady}) != 1:
         fails.append(f"threads changed after warm-up: {sorted({r['threads'] for r in steady})}")
 last = steady_all[-1] if steady_all else rows[-1]
