@@ -112,7 +112,7 @@ pub fn plain_decimal_quoted(bytes: &[u8]) -> Option<(f64, usize)> {
 /// a straight line with no callee-saved register: the integer word, then one word at the
 /// first fraction digit, whatever the integer's length. That cut a Binance decimal
 /// (`"8010.00000000"`) from ~128 instructions to ~70; the rest tail-calls
-/// [`decimal_words`].
+/// `decimal_words`.
 #[inline(never)]
 pub fn quoted_decimal_words(bytes: &[u8], at: usize) -> (f64, usize) {
     quoted_decimal_inline(bytes, at)
