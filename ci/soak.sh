@@ -24,14 +24,16 @@
 #      start it again (same port and data dir; ring_capacity SOAK_FLOOD_RING for step 3);
 #      >= 99 % of loadgen's clients connected again and receiving within 20 s of it serving.
 #   3. flood: okx at SOAK_FLOOD_FACTOR (10) x its rate for 30 s (POST /mock/flood): okx's
-#      feed thread's ring drops (counted per thread in /api/health), the other thread's ring
-#      has no drops and its venues keep streaming. The restarted run's rings hold
+#      feed thread's ring may drop (counted per thread in /api/health), the other thread's
+#      ring has no drops and its venues keep streaming. The restarted run's rings hold
 #      SOAK_FLOOD_RING (512) slots: at the default 65 536 a flood never reaches the ring (one
 #      feed thread decodes at most ~60 k frames/s here, the core takes ~1 M events/s), so
 #      the overload stays in the venue's socket. A ring overflows only while the core is
 #      stalled (by the scheduler, here), and its headroom in time is its size over its rate:
 #      512 slots are ~35 ms of the flooded thread's ~15 k events/s and ~100 ms of the
-#      other's ~5 k/s. (At 128 slots, under the soak's load, the other thread dropped too.)
+#      other's ~5 k/s. (At 128 slots, under the soak's load, the other thread dropped too;
+#      at 512 the flooded one dropped in some runs and not in others: whether it does
+#      depends on the scheduler stalling the core, so it is reported, not required.)
 #   4. kill -9 arb run, restart on the same data dir: its store start-up line reports the
 #      recovery, every visible Parquet file opens.
 # At the end: SIGTERM exits within 10 s, every Parquet file valid, and the rows on disk equal
@@ -320,8 +322,6 @@ fails = []
 for t, n in enumerate(delta):
     if t != flooded and n:
         fails.append(f"flood: thread {t} (not flooded) dropped {n}")
-if not delta[flooded]:
-    fails.append(f"flood: the flooded thread {flooded}'s ring did not drop (the flood did not reach it)")
 others = [v for i, v in enumerate(order) if i % threads != flooded]
 stalled = [v for v in others if ea.get(v, 0) <= eb.get(v, 0)]
 if stalled:
