@@ -292,20 +292,9 @@ fn a_client_reading_behind_in_its_own_kernel_buffer_is_closed_as_too_slow() {
     };
     // The slow one reads a message every 100 ms (a quarter of the rate): it answers each
     // ping, later and later.
-    let deadline = arb_engine::clock::mono_ns() + 20_000_000_000;
-    while srv.stats.ws_slow_closed.load(Ordering::Relaxed) == 0 {
-        assert!(
-            arb_engine::clock::mono_ns() < deadline,
-            "the slow reader was not closed in 20 s"
-        );
-        match slow.read() {
-            Ok(Message::Close(c)) => panic!("closed before being counted: {c:?}"),
-            Ok(_) => {}
-            Err(e) => panic!("slow client: {e}"),
-        }
-        let _ = slow.flush();
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    read_slowly_until(&mut slow, || {
+        srv.stats.ws_slow_closed.load(Ordering::Relaxed) > 0
+    });
     // What its own buffer holds (its window was open: the close frame with the reason
     // got in behind the backlog), then the reset.
     let end = loop {
@@ -329,6 +318,25 @@ fn a_client_reading_behind_in_its_own_kernel_buffer_is_closed_as_too_slow() {
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
     assert!(fast_reader.join().unwrap() > 10);
+}
+
+/// Reads a message every 100 ms (answering pings as it goes) until `done`; fails if the
+/// connection closes first or 20 s pass.
+fn read_slowly_until(ws: &mut WebSocket<TcpStream>, done: impl Fn() -> bool) {
+    let deadline = arb_engine::clock::mono_ns() + 20_000_000_000;
+    while !done() {
+        assert!(
+            arb_engine::clock::mono_ns() < deadline,
+            "the server did not close the slow reader in 20 s"
+        );
+        match ws.read() {
+            Ok(Message::Close(c)) => panic!("closed before being counted: {c:?}"),
+            Ok(_) => {}
+            Err(e) => panic!("slow reader: {e}"),
+        }
+        let _ = ws.flush();
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Quotes for two symbols on two venues every 2 ms (~6 keys a publish tick, ~50 KB/s to a
@@ -388,24 +396,11 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
     // 100 ms (answering pings, so the server has nothing unread from it): the server's
     // send buffer fills and the close frame cannot leave.
     let mut ws = small_buffer_client(srv.addr);
-    let deadline = arb_engine::clock::mono_ns() + 20_000_000_000;
-    let closed = || {
+    read_slowly_until(&mut ws, || {
         srv.stats.ws_ping_closed.load(Ordering::Relaxed)
             + srv.stats.ws_slow_closed.load(Ordering::Relaxed)
-    };
-    while closed() == 0 {
-        assert!(
-            arb_engine::clock::mono_ns() < deadline,
-            "not closed in 20 s"
-        );
-        match ws.read() {
-            Ok(Message::Close(c)) => panic!("closed before being counted: {c:?}"),
-            Ok(_) => {}
-            Err(e) => panic!("before the close: {e}"),
-        }
-        let _ = ws.flush();
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            > 0
+    });
     std::thread::sleep(Duration::from_millis(200));
     // What is left to read: what sat in the client's own small buffer (up to ~60
     // messages seen under load), never the server's 64 KiB of backlog (a plain close
