@@ -790,11 +790,15 @@ impl Server {
         let head = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
         );
+        // Counted before the answer leaves, so a client that has its 101 is already in
+        // the figures (`/api/health`, tests waiting for it to be closed).
+        self.stats.ws_clients.fetch_add(1, Ordering::Relaxed);
         // A fresh socket's send buffer takes the small response at once.
         if conn.stream.write_all(head.as_bytes()).is_err() {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             self.free.push(slot);
             self.stats.open.fetch_sub(1, Ordering::Relaxed);
+            self.stats.ws_clients.fetch_sub(1, Ordering::Relaxed);
             return;
         }
         let now = clock::mono_ns();
@@ -804,7 +808,6 @@ impl Server {
                 .registry()
                 .reregister(client.stream_mut(), Token(slot), Interest::READABLE);
         self.ws[slot] = Some(client);
-        self.stats.ws_clients.fetch_add(1, Ordering::Relaxed);
         match kind {
             WsKind::Charts => self.chart_subs.push(slot as u32),
             WsKind::LegacyBus => {
