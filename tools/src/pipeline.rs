@@ -113,7 +113,10 @@ impl Reservation {
                 } else {
                     0
                 },
-            histogram_bytes: (threads_with_histograms * 4 + 2) * histogram_set_bytes(),
+            // Per hot thread: its current counts and 3 spares in flight, and the histograms
+            // its collector turns them into; plus the run's totals and one interval.
+            histogram_bytes: threads_with_histograms * (4 * arb_engine::metrics::HOT_SET_BYTES)
+                + (threads_with_histograms + 2) * histogram_set_bytes(),
         }
     }
 
