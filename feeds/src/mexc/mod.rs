@@ -6,12 +6,14 @@
 //! `PushDataV3ApiWrapper` protobuf frames; acks, `PONG` and errors as JSON text frames; the
 //! client sends `{"method":"PING"}`. The retired JSON market-data endpoint is not decoded.
 //!
-//! Unlike the JSON venues there is no second decoding path for pushes: the protobuf reader
-//! is already a layout-driven, validating scanner, so [`FrameDecoder::decode`] and
-//! [`FrameDecoder::decode_validating`] differ only in a fast path for the JSON subscribe
-//! acks and `PONG` replies, held to the JSON path by the same tests. The differential check
-//! for MEXC is instead protobuf against JSON: text frames also accept the docs' JSON
-//! renderings of decoded pushes, and a push decodes to the same items in both encodings.
+//! [`FrameDecoder::decode`] tries two layout fast paths first: the usual single
+//! book-ticker push in MEXC's field order (one-byte lengths, held to the generic protobuf
+//! reader by a property test in `parse.rs`), and the JSON subscribe acks and `PONG`
+//! replies (held to the JSON path by the same tests). [`FrameDecoder::decode_validating`]
+//! is the generic reader, which reads any field order and skips unknown fields. The
+//! differential check for MEXC is also protobuf against JSON: text frames accept the docs'
+//! JSON renderings of decoded pushes, and a push decodes to the same items in both
+//! encodings.
 
 mod msg;
 mod parse;
@@ -52,8 +54,8 @@ impl MexcDecoder {
 
 impl FrameDecoder for MexcDecoder {
     /// Decodes one frame: binary frames as protobuf (or as JSON when they start with `{`,
-    /// which no valid wrapper does), text frames as JSON, usual acks and `PONG` first by
-    /// their layout.
+    /// which no valid wrapper does), text frames as JSON; the usual book-ticker push, acks
+    /// and `PONG` first by their layout.
     #[inline]
     fn decode<F: FnMut(Decoded<'_>)>(
         &mut self,
@@ -61,6 +63,12 @@ impl FrameDecoder for MexcDecoder {
         frame: &[u8],
         out: &mut F,
     ) -> Result<(), ParseError> {
+        if kind == FrameKind::Binary
+            && let Some(q) = parse::fast_book_ticker(frame)
+        {
+            out(Decoded::Quote(q));
+            return Ok(());
+        }
         if kind == FrameKind::Text
             && let Some(c) = parse::fast_json(frame)
         {

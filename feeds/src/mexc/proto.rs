@@ -177,6 +177,15 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    /// Reads the varint at `pos` of `buf` as [`Reader::next_field`] reads values: the value
+    /// and the position after it, `None` if malformed.
+    #[inline]
+    pub(super) fn varint_at(buf: &'a [u8], pos: usize) -> Option<(u64, usize)> {
+        let mut r = Reader { buf, pos };
+        let v = r.varint().ok()?;
+        Some((v, r.pos))
+    }
+
     /// Reads the next field: its number and value; `None` at the end of the message.
     ///
     /// # Errors
