@@ -3,20 +3,27 @@
 //! captures.
 //!
 //! The 10-byte header (RFC 1952) is parsed here, including the optional FEXTRA, FNAME,
-//! FCOMMENT and FHCRC parts (the header CRC is checked), then libdeflate inflates the whole
-//! member into a buffer the decoder owns and checks the CRC-32 and size trailer.
+//! FCOMMENT and FHCRC parts (the header CRC is checked), then [`super::inflate`] inflates
+//! the DEFLATE stream, which must end exactly where the 8-byte trailer starts, into a
+//! buffer the decoder owns, and the content is checked against the trailer's CRC-32 and
+//! size.
 //!
-//! NB: libdeflate rather than the streaming flate2/zlib-rs `Decompress` (reset per frame):
-//! BingX frames are one small dynamic-Huffman block each, so building the decode tables
-//! dominates, and libdeflate builds them in about a fifth of zlib-rs's instructions
-//! (`benches/decode_instructions.sh bingx`: ~22 100 instructions per book-ticker frame
-//! with the reused zlib-rs state, see `benches/README.md` for libdeflate's figure).
+//! NB: an inflater of arb's own rather than libdeflate (`libdeflater`, used before) or the
+//! streaming flate2/zlib-rs `Decompress` (before that): BingX frames are one small
+//! dynamic-Huffman block each, so setting up the block's decode tables dominates.
+//! Instructions per book-ticker frame, decode included (`benches/decode_instructions.sh
+//! bingx`): zlib-rs ~22 100, libdeflate ~12 700 (~6 000 of it building its tables: it
+//! walks all 288 + 32 code lengths twice and widens a litlen table of up to 11 bits),
+//! [`super::inflate`] ~10 900. No libdeflate fallback for larger blocks: its faster decode
+//! loop was not measured against this one on large frames, and BingX frames are a few
+//! hundred bytes. Unlike libdeflate's path, a frame with bytes between the deflate
+//! stream's end and the trailer is refused.
 
 use std::io::Write as _;
 
 use flate2::Compression;
-use libdeflater::{DecompressionError, Decompressor};
 
+use super::inflate::{Inflate, InflateError};
 use crate::error::ParseError;
 
 const ID1: u8 = 0x1f;
@@ -31,10 +38,12 @@ const HEADER_LEN: usize = 10;
 const TRAILER_LEN: usize = 8;
 /// First size of the output buffer; it doubles up to the bound as frames need.
 const INITIAL_OUT_BYTES: usize = 4096;
+/// Room left after a frame's announced size, so that its matches are copied by words.
+const OUT_SLACK: usize = 64;
 
 /// Reusable gunzip state for one connection.
 pub(super) struct Inflater {
-    z: Decompressor,
+    z: Box<Inflate>,
     /// Output buffer, always at its full length (zero-filled once, when it grows); a
     /// frame's content is a prefix. Never longer than `max_out`.
     out: Vec<u8>,
@@ -54,7 +63,7 @@ impl Inflater {
     /// Creates an inflater whose output is bounded by `max_out` bytes.
     pub(super) fn new(max_out: usize) -> Self {
         Inflater {
-            z: Decompressor::new(),
+            z: Inflate::new(),
             out: vec![0; INITIAL_OUT_BYTES.min(max_out)],
             max_out,
         }
@@ -73,10 +82,11 @@ impl Inflater {
         if frame.len() > self.max_out {
             return Err(ParseError::Oversize);
         }
-        header_len(frame)?;
+        let start = header_len(frame)?;
         let trailer_at = frame
             .len()
             .checked_sub(TRAILER_LEN)
+            .filter(|&t| t >= start)
             .ok_or(ParseError::Gzip)?;
         let trailer = &frame[trailer_at..];
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
@@ -85,17 +95,16 @@ impl Inflater {
         // never more than the bound); the content is checked against it below.
         let hint = usize::try_from(size)
             .unwrap_or(usize::MAX)
+            .saturating_add(OUT_SLACK)
             .min(self.max_out);
         if hint > self.out.len() {
             self.grow_to(hint);
         }
         let len = loop {
-            // libdeflate parses the header again (cheap), inflates, and checks the CRC-32 and
-            // ISIZE that follow the deflate stream.
-            match self.z.gzip_decompress(frame, &mut self.out) {
+            match self.z.inflate(frame, start, trailer_at, &mut self.out) {
                 Ok(n) => break n,
-                Err(DecompressionError::BadData) => return Err(ParseError::Gzip),
-                Err(DecompressionError::InsufficientSpace) => {
+                Err(InflateError::Data) => return Err(ParseError::Gzip),
+                Err(InflateError::Space) => {
                     if self.out.len() >= self.max_out {
                         return Err(ParseError::Oversize);
                     }
@@ -107,9 +116,6 @@ impl Inflater {
             }
         };
         let content = &self.out[..len];
-        // libdeflate ignores bytes after the member's trailer: the trailer must end the
-        // frame. (A frame whose appended bytes end with a copy of the real trailer still
-        // passes; its content is the CRC-checked member.)
         if size != len as u32 || crc != crc32fast::hash(content) {
             return Err(ParseError::Gzip);
         }
@@ -124,7 +130,7 @@ impl Inflater {
 }
 
 /// Returns the length of the gzip header at the start of `frame`.
-fn header_len(frame: &[u8]) -> Result<usize, ParseError> {
+pub(super) fn header_len(frame: &[u8]) -> Result<usize, ParseError> {
     let fixed = frame.get(..HEADER_LEN).ok_or(ParseError::Gzip)?;
     let flags = fixed[3];
     if fixed[0] != ID1 || fixed[1] != ID2 || fixed[2] != CM_DEFLATE || flags & FRESERVED != 0 {

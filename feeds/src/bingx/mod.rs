@@ -9,6 +9,7 @@
 //! what captures of decompressed traffic and the fixtures contain.
 
 mod gzip;
+mod inflate;
 mod msg;
 mod parse;
 mod subscribe;
