@@ -248,6 +248,17 @@ impl Bits<'_> {
     }
 }
 
+/// Writes a literal entry's byte at `*op` and advances it.
+#[inline(always)]
+fn put_literal(out: &mut [u8], op: &mut usize, entry: u32) -> Result<(), InflateError> {
+    let Some(byte) = out.get_mut(*op) else {
+        return Err(InflateError::Space);
+    };
+    *byte = (entry >> 16) as u8;
+    *op += 1;
+    Ok(())
+}
+
 #[inline(always)]
 fn low_bits(v: u64, n: u32) -> u64 {
     v & ((1u64 << n) - 1)
@@ -698,20 +709,12 @@ impl Inflate {
             let mut saved = b.buf;
             b.consume_entry(entry);
             if entry & LITERAL != 0 {
-                let Some(byte) = out.get_mut(op) else {
-                    return Err(InflateError::Space);
-                };
-                *byte = (entry >> 16) as u8;
-                op += 1;
+                put_literal(out, &mut op, entry)?;
                 entry = self.litlen[b.buf as usize & LITLEN_MASK];
                 saved = b.buf;
                 b.consume_entry(entry);
                 if entry & LITERAL != 0 {
-                    let Some(byte) = out.get_mut(op) else {
-                        return Err(InflateError::Space);
-                    };
-                    *byte = (entry >> 16) as u8;
-                    op += 1;
+                    put_literal(out, &mut op, entry)?;
                     continue;
                 }
             }
@@ -725,11 +728,7 @@ impl Inflate {
                 saved = b.buf;
                 b.consume_entry(entry);
                 if entry & LITERAL != 0 {
-                    let Some(byte) = out.get_mut(op) else {
-                        return Err(InflateError::Space);
-                    };
-                    *byte = (entry >> 16) as u8;
-                    op += 1;
+                    put_literal(out, &mut op, entry)?;
                     continue;
                 }
                 if entry & END_OF_BLOCK != 0 {
