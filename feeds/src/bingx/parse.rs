@@ -54,15 +54,15 @@ pub(super) fn fast(text: &[u8]) -> Option<Decoded<'_>> {
 #[inline]
 fn fast_book_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"A":""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     c.lit(br#","B":""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     c.lit(br#","E":"#)?;
     let exch_ts_ns = c.ms_uint()?;
     c.lit(br#","a":""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#","b":""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#","e":"bookTicker","s":""#)?;
     let native = c.str_body()?;
     c.lit(b"}")?;
@@ -85,9 +85,9 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","e":"trade","m":"#)?;
     let maker = c.boolean()?;
     c.lit(br#","p":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","q":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","s":""#)?;
     let native = c.str_body()?;
     c.lit(br#","t":""#)?;

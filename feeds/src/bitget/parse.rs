@@ -77,13 +77,13 @@ fn fast_subscribe_ack(c: &mut Cursor<'_>) -> Option<Control<'static>> {
 fn fast_books1<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     let native = c.str_body()?;
     c.lit(br#"},"data":[{"asks":[[""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     c.lit(br#"]],"bids":[[""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     c.lit(br#"]],"checksum":"#)?;
     c.skip_uint()?;
     if c.lit(br#","seq":"#).is_some() {
@@ -124,13 +124,13 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
         skip_str(c, key)?;
     }
     c.lit(br#","bidPr":""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#","askPr":""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#","bidSz":""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     c.lit(br#","askSz":""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     for key in [
         &br#","baseVolume":""#[..],
         br#","quoteVolume":""#,
@@ -188,9 +188,9 @@ fn fast_more_trades<'a, F: FnMut(Decoded<'a>)>(
 fn fast_trade<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<RawTrade<'a>> {
     let exch_ts_ns = c.ms_str()?;
     c.lit(br#","price":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","size":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","side":""#)?;
     let side = c.side_lower()?;
     c.lit(br#","tradeId":""#)?;

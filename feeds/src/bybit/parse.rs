@@ -156,8 +156,9 @@ fn fast_book<'a>(c: &mut Cursor<'a>) -> Option<BookMsg<'a>> {
     c.lit(br#","a":"#)?;
     let ask = fast_side(c)?;
     c.lit(br#","u":"#)?;
-    let u = c.uint()?;
-    c.lit(br#","seq":"#)?;
+    // Only `u == 1` matters (a restart): the token `1` and the comma that ends it.
+    let restart = c.peek_lit(b"1,");
+    c.skip_uint_then(br#","seq":"#)?;
     c.skip_uint()?;
     c.lit(b"}")?;
     let exch_ts_ns = if c.lit(br#","cts":"#).is_some() {
@@ -169,7 +170,7 @@ fn fast_book<'a>(c: &mut Cursor<'a>) -> Option<BookMsg<'a>> {
     Some(BookMsg {
         native,
         snapshot,
-        restart: u == 1,
+        restart,
         bid,
         ask,
         exch_ts_ns,
@@ -183,9 +184,9 @@ fn fast_side(c: &mut Cursor<'_>) -> Option<SideUpdate> {
         return Some(SideUpdate::Keep);
     }
     c.lit(br#"[[""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(b"]]")?;
     Some(SideUpdate::one(px, qty))
 }
@@ -229,9 +230,9 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#","T":"#)?;
     let exch_ts_ns = c.ms_uint()?;
     c.lit(br#","p":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","v":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","S":""#)?;
     let side = taker_side(c.str_body()?)?;
     c.lit(br#","s":""#)?;

@@ -77,9 +77,9 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","currency_pair":""#)?;
     let native = c.str_body()?;
     c.lit(br#","amount":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","price":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     Some(Decoded::Trade(RawTrade {
         native,
         px,

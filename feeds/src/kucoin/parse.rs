@@ -89,13 +89,13 @@ pub(super) fn fast(frame: &[u8]) -> Option<Decoded<'_>> {
 #[inline]
 fn fast_ticker<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<Decoded<'a>> {
     c.lit(br#"{"bestAsk":""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#","bestAskSize":""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     c.lit(br#","bestBid":""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#","bestBidSize":""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     c.lit(br#","price":""#)?;
     c.str_bytes()?;
     c.lit(br#","sequence":""#)?;
@@ -118,13 +118,13 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<Decoded<'a>> {
 #[inline]
 fn fast_level1<'a>(c: &mut Cursor<'a>, native: &'a str) -> Option<Decoded<'a>> {
     c.lit(br#"{"asks":[""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     c.lit(br#"],"bids":[""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     c.lit(br#"],"timestamp":"#)?;
     let exch_ts_ns = c.ms_uint()?;
     c.lit(b"}")?;
@@ -146,13 +146,13 @@ fn fast_match<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#"{"makerOrderId":""#)?;
     c.str_bytes()?;
     c.lit(br#","price":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","sequence":""#)?;
     c.str_bytes()?;
     c.lit(br#","side":""#)?;
     let side = c.side_lower()?;
     c.lit(br#","size":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","symbol":""#)?;
     let native = c.str_body()?;
     c.lit(br#","takerOrderId":""#)?;
@@ -189,9 +189,9 @@ fn fast_match_symbol_first<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     c.lit(br#","sequence":""#)?;
     c.skip_str()?;
     c.lit(br#","size":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","price":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","takerOrderId":""#)?;
     c.skip_str()?;
     c.lit(br#","time":""#)?;

@@ -121,9 +121,9 @@ fn fast_bbo<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
 /// The body of a `[px, sz, "0", orders]` level after its opening `["`.
 #[inline]
 fn fast_level(c: &mut Cursor<'_>) -> Option<(f64, f64)> {
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#",""#)?;
     c.str_bytes()?;
     c.lit(br#",""#)?;
@@ -146,13 +146,13 @@ fn fast_ticker<'a>(c: &mut Cursor<'a>) -> Option<Decoded<'a>> {
     skip_str(c, br#","last":""#)?;
     skip_str(c, br#","lastSz":""#)?;
     c.lit(br#","askPx":""#)?;
-    let ask_px = c.decimal_str()?;
+    let ask_px = c.decimal_str_inline()?;
     c.lit(br#","askSz":""#)?;
-    let ask_qty = c.decimal_str()?;
+    let ask_qty = c.decimal_str_inline()?;
     c.lit(br#","bidPx":""#)?;
-    let bid_px = c.decimal_str()?;
+    let bid_px = c.decimal_str_inline()?;
     c.lit(br#","bidSz":""#)?;
-    let bid_qty = c.decimal_str()?;
+    let bid_qty = c.decimal_str_inline()?;
     for key in [
         &br#","open24h":""#[..],
         br#","high24h":""#,
@@ -207,9 +207,9 @@ fn fast_trade<'a>(c: &mut Cursor<'a>) -> Option<RawTrade<'a>> {
     c.lit(br#","tradeId":""#)?;
     let id = c.str_body()?;
     c.lit(br#","px":""#)?;
-    let px = c.decimal_str()?;
+    let px = c.decimal_str_inline()?;
     c.lit(br#","sz":""#)?;
-    let qty = c.decimal_str()?;
+    let qty = c.decimal_str_inline()?;
     c.lit(br#","side":""#)?;
     let side = c.side_lower()?;
     c.lit(br#","ts":""#)?;
