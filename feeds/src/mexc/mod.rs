@@ -63,11 +63,14 @@ impl FrameDecoder for MexcDecoder {
         frame: &[u8],
         out: &mut F,
     ) -> Result<(), ParseError> {
-        if kind == FrameKind::Binary
-            && let Some(q) = parse::fast_book_ticker(frame)
-        {
-            out(Decoded::Quote(q));
-            return Ok(());
+        if kind == FrameKind::Binary {
+            if let Some(q) = parse::fast_book_ticker(frame) {
+                out(Decoded::Quote(q));
+                return Ok(());
+            }
+            if parse::fast_deals(frame, out).is_some() {
+                return Ok(());
+            }
         }
         if kind == FrameKind::Text
             && let Some(c) = parse::fast_json(frame)

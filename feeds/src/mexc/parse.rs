@@ -10,7 +10,7 @@ use super::proto::{Field, Reader, book_ticker, deals, wrapper};
 use crate::decode::{Control, ControlKind, Decoded, RawQuote, RawTrade, RawTradeId};
 use crate::error::ParseError;
 use crate::num;
-use crate::scan::Cursor;
+use crate::scan::{Batch, Cursor};
 
 /// Wrapper header values; `""` / 0 when absent, as proto3 leaves defaults out.
 #[derive(Debug, Default, Clone, Copy)]
@@ -208,39 +208,40 @@ pub(super) fn protobuf<F: FnMut(Decoded<'_>)>(frame: &[u8], out: &mut F) -> Resu
     Ok(())
 }
 
-/// Fast path for the usual push: one aggregated book ticker (315), the wrapper's fields in
-/// field-number order as MEXC's encoder writes them — channel, symbol, optional
-/// `symbolId`, optional `createTime`, optional `sendTime`, then the body with its four
-/// decimals in order — every length one byte, every text ASCII, every decimal in
-/// [`num::decimal_words_until`]'s shape. `None` means "not this layout": use
-/// [`protobuf`], which gives the same quote for every frame this accepts (tested below).
-///
-/// NB: the generic reader spends ~560 of MEXC's ~2 000 instructions per frame in
-/// `Reader::next_field`, matching each key and wire type
-/// (`benches/decode_instructions.sh mexc`).
-#[inline]
-pub(super) fn fast_book_ticker(frame: &[u8]) -> Option<RawQuote<'_>> {
-    /// A length-delimited field with a one-byte key and length at `*p`.
-    #[inline(always)]
-    fn short_len<'a>(buf: &'a [u8], p: &mut usize, key: u8) -> Option<&'a [u8]> {
-        let (k, len) = (*buf.get(*p)?, *buf.get(*p + 1)?);
-        if k != key || len >= 0x80 {
-            return None;
-        }
-        let start = *p + 2;
-        let bytes = buf.get(start..start + usize::from(len))?;
-        *p = start + usize::from(len);
-        Some(bytes)
+/// A length-delimited field with a one-byte key and length at `*p`.
+#[inline(always)]
+fn short_len<'a>(buf: &'a [u8], p: &mut usize, key: u8) -> Option<&'a [u8]> {
+    let (k, len) = (*buf.get(*p)?, *buf.get(*p + 1)?);
+    if k != key || len >= 0x80 {
+        return None;
     }
+    let start = *p + 2;
+    let bytes = buf.get(start..start + usize::from(len))?;
+    *p = start + usize::from(len);
+    Some(bytes)
+}
+
+/// The wrapper fields of the usual push up to its body, in field-number order as MEXC's
+/// encoder writes them: channel (whose bytes 18..22 must be `kind`, `book` or `deal` of
+/// `spot@public.aggre.…`), a non-empty symbol, optional `symbolId`, optional `createTime`,
+/// optional `sendTime`, every length one byte. Returns the channel, the symbol, the header
+/// timestamps and the position of the body's key; the texts are not checked yet.
+#[inline(always)]
+fn fast_head<'a>(
+    frame: &'a [u8],
+    kind: &[u8; 4],
+) -> Option<(&'a [u8], &'a [u8], Header<'a>, usize)> {
     let mut p = 0;
     let channel = short_len(frame, &mut p, 0x0a)?;
-    // `spot@public.aggre.bookTicker…`: other pushes (deals, batches) leave here, for ~20
-    // instructions rather than the ~130 of reading on to their body's key. The channel
-    // only picks the path; the body's key decides.
-    if channel.get(18..22) != Some(b"book") {
+    // Other pushes leave here, for ~20 instructions rather than the ~130 of reading on to
+    // their body's key. The channel only picks the path; the body's key decides.
+    if channel.get(18..22) != Some(kind) {
         return None;
     }
     let symbol = short_len(frame, &mut p, 0x1a)?;
+    if symbol.is_empty() {
+        return None;
+    }
     if frame.get(p) == Some(&0x22) {
         short_len(frame, &mut p, 0x22)?;
     }
@@ -253,39 +254,137 @@ pub(super) fn fast_book_ticker(frame: &[u8]) -> Option<RawQuote<'_>> {
         let (v, next) = Reader::varint_at(frame, p + 1)?;
         (h.send_ms, p) = (v as i64, next);
     }
+    Some((channel, symbol, h, p))
+}
+
+/// A decimal string field of the fast paths at `*p` of `buf`: one-byte key and length, not
+/// empty, in [`num::decimal_words_until`]'s shape (ASCII by that shape).
+#[inline(always)]
+fn short_decimal(buf: &[u8], p: &mut usize, key: u8) -> Option<f64> {
+    let text = short_len(buf, p, key)?;
+    if text.is_empty() {
+        return None;
+    }
+    num::decimal_words_until(buf, *p - text.len(), *p)
+}
+
+/// Fast path for the usual push: one aggregated book ticker (315) after [`fast_head`]'s
+/// wrapper fields, the body's four decimals in order, every length one byte, every text
+/// ASCII, every decimal in [`num::decimal_words_until`]'s shape. `None` means "not this
+/// layout": use [`protobuf`], which gives the same quote for every frame this accepts
+/// (tested below).
+///
+/// NB: the generic reader spends ~560 of MEXC's ~2 000 instructions per frame in
+/// `Reader::next_field`, matching each key and wire type
+/// (`benches/decode_instructions.sh mexc`).
+#[inline]
+pub(super) fn fast_book_ticker(frame: &[u8]) -> Option<RawQuote<'_>> {
+    let (channel, symbol, h, mut p) = fast_head(frame, b"book")?;
     if frame.get(p..p + 2)? != [0xda, 0x13] {
         return None;
     }
     p += 1;
     let body = short_len(frame, &mut p, 0x13)?;
-    if p != frame.len() || symbol.is_empty() {
+    if p != frame.len() {
         return None;
     }
     // Text checks only once the layout is known (trades and batches leave above, cheaply).
     crate::scan::ascii_str(channel)?;
-    h.symbol = crate::scan::ascii_str(symbol)?;
+    let native = crate::scan::ascii_str(symbol)?;
     // Keys and one-byte lengths are ASCII, so the texts are too.
     crate::scan::ascii_str(body)?;
     let mut q = 0;
-    let mut dec = |key: u8| -> Option<f64> {
-        let text = short_len(body, &mut q, key)?;
-        let at = q - text.len();
-        if text.is_empty() {
-            return None;
-        }
-        num::decimal_words_until(body, at, q)
-    };
-    let (bid_px, bid_qty, ask_px, ask_qty) = (dec(0x0a)?, dec(0x12)?, dec(0x1a)?, dec(0x22)?);
+    let bid_px = short_decimal(body, &mut q, 0x0a)?;
+    let bid_qty = short_decimal(body, &mut q, 0x12)?;
+    let ask_px = short_decimal(body, &mut q, 0x1a)?;
+    let ask_qty = short_decimal(body, &mut q, 0x22)?;
     if q != body.len() {
         return None;
     }
     Some(RawQuote {
-        native: h.symbol,
+        native,
         bid_px,
         bid_qty,
         ask_px,
         ask_qty,
         exch_ts_ns: h.quote_ts_ns().ok()?,
+    })
+}
+
+/// Fast path for the usual deals push: aggregated deals (314) after [`fast_head`]'s
+/// wrapper fields, the body's length a varint, up to
+/// [`FAST_BATCH`](crate::scan::FAST_BATCH) items, then at most one
+/// `eventType`. Each item is price, quantity, a one-byte `tradeType` of 1 or 2, `time` and
+/// an optional `tradeId`, in that order, every text length one byte and every text ASCII.
+/// Emits the trades only once the whole frame matched; `None` means "not this layout"
+/// (nothing was emitted): use [`protobuf`], which gives the same trades for every frame
+/// this accepts (tested below).
+///
+/// NB: deals took the generic reader at ~2 000 instructions a frame, ~90 a frame over a
+/// fresh capture's mix (`benches/instructions.sh`).
+#[inline(never)]
+pub(super) fn fast_deals<'a, F: FnMut(Decoded<'a>)>(frame: &'a [u8], out: &mut F) -> Option<()> {
+    let (channel, symbol, _, p) = fast_head(frame, b"deal")?;
+    if frame.get(p..p + 2)? != [0xd2, 0x13] {
+        return None;
+    }
+    let (len, start) = Reader::varint_at(frame, p + 2)?;
+    let body = frame.get(start..)?;
+    if body.len() as u64 != len {
+        return None;
+    }
+    crate::scan::ascii_str(channel)?;
+    let native = crate::scan::ascii_str(symbol)?;
+    let mut trades = Batch::new();
+    let mut q = 0;
+    while body.get(q) == Some(&0x0a) {
+        let (n, item_at) = Reader::varint_at(body, q + 1)?;
+        q = item_at.checked_add(usize::try_from(n).ok()?)?;
+        trades.push(fast_deal(body, item_at, q, native)?)?;
+    }
+    if body.get(q) == Some(&0x12) {
+        crate::scan::ascii_str(short_len(body, &mut q, 0x12)?)?;
+    }
+    if q != body.len() {
+        return None;
+    }
+    for t in trades.items() {
+        out(Decoded::Trade(t));
+    }
+    Some(())
+}
+
+/// One deal item of [`fast_deals`], `body[at..end]`.
+#[inline(always)]
+fn fast_deal<'a>(body: &'a [u8], at: usize, end: usize, native: &'a str) -> Option<RawTrade<'a>> {
+    let mut p = at;
+    let px = short_decimal(body, &mut p, 0x0a)?;
+    let qty = short_decimal(body, &mut p, 0x12)?;
+    let side = match body.get(p..p + 2)? {
+        [0x18, 1] => Side::Buy,
+        [0x18, 2] => Side::Sell,
+        _ => return None,
+    };
+    if body.get(p + 2) != Some(&0x20) {
+        return None;
+    }
+    let (ms, next) = Reader::varint_at(body, p + 3)?;
+    p = next;
+    let mut trade_id = "";
+    if p < end && body.get(p) == Some(&0x2a) {
+        trade_id = crate::scan::ascii_str(short_len(body, &mut p, 0x2a)?)?;
+    }
+    // Every read above is checked against `end` here: none may run into the next item.
+    if p != end {
+        return None;
+    }
+    Some(RawTrade {
+        native,
+        px,
+        qty,
+        side,
+        trade_id: RawTradeId::Text(trade_id),
+        exch_ts_ns: ms_to_ns(ms as i64, "time").ok()?,
     })
 }
 
@@ -610,7 +709,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::mexc::{BookTickerBody, PushHeader, encode_book_ticker_push};
+    use crate::mexc::{
+        BookTickerBody, Deal, PushHeader, encode_book_ticker_push, encode_deals_push,
+    };
 
     /// The generic reader's items for `frame`, or its error.
     fn generic(frame: &[u8]) -> Result<Vec<String>, ParseError> {
@@ -632,6 +733,79 @@ mod tests {
         );
         true
     }
+
+    /// As [`agree`], for [`fast_deals`]: also that it emitted nothing when it gave up.
+    fn agree_deals(frame: &[u8]) -> bool {
+        let mut fast = Vec::new();
+        if fast_deals(frame, &mut |d| fast.push(format!("{d:?}"))).is_none() {
+            assert!(fast.is_empty(), "emitted before giving up: {frame:02x?}");
+            return false;
+        }
+        assert_eq!(generic(frame), Ok(fast), "{frame:02x?}");
+        true
+    }
+
+    const DEALS_CHANNEL: &str = "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT";
+    const DEALS_EVENT: &str = "spot@public.aggre.deals.v3.api.pb@100ms";
+
+    fn deals_frame(h: &PushHeader<'_>, deals: &[Deal<'_>], event: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_deals_push(&mut out, h, deals, event);
+        out
+    }
+
+    #[test]
+    fn the_usual_deals_push_takes_the_fast_path() {
+        let h = PushHeader {
+            channel: DEALS_CHANNEL,
+            symbol: "BTCUSDT",
+            create_time_ms: 0,
+            send_time_ms: 1_736_412_092_433,
+        };
+        let d = Deal {
+            price: "93387.28",
+            quantity: "0.000512",
+            trade_type: 2,
+            time_ms: 1_736_412_092_430,
+            trade_id: "",
+        };
+        let with_id = Deal {
+            trade_type: 1,
+            trade_id: "5813427711",
+            ..d
+        };
+        assert!(agree_deals(&deals_frame(&h, &[d], DEALS_EVENT)));
+        assert!(agree_deals(&deals_frame(&h, &[d, with_id, d], DEALS_EVENT)));
+        assert!(agree_deals(&deals_frame(&h, &[with_id], "")));
+        // A body over 127 bytes: its length takes two bytes.
+        let many = [d; FAST_ITEMS];
+        let f = deals_frame(&h, &many, DEALS_EVENT);
+        assert!(f.len() > 200 && agree_deals(&f));
+        // Not this layout: the generic reader decides.
+        assert!(!agree_deals(&deals_frame(
+            &h,
+            &[d; FAST_ITEMS + 1],
+            DEALS_EVENT
+        )));
+        let side = Deal { trade_type: 3, ..d };
+        assert!(!agree_deals(&deals_frame(&h, &[d, side], DEALS_EVENT)));
+        let no_symbol = PushHeader { symbol: "", ..h };
+        assert!(!agree_deals(&deals_frame(&no_symbol, &[d], DEALS_EVENT)));
+        let exp = Deal {
+            price: "9.3e4",
+            ..d
+        };
+        assert!(!agree_deals(&deals_frame(&h, &[exp], DEALS_EVENT)));
+        // A book ticker is not a deals push, nor the reverse.
+        let book = PushHeader {
+            channel: "spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT",
+            ..h
+        };
+        assert!(!agree_deals(&deals_frame(&book, &[d], DEALS_EVENT)));
+        assert!(fast_book_ticker(&deals_frame(&h, &[d], DEALS_EVENT)).is_none());
+    }
+
+    const FAST_ITEMS: usize = crate::scan::FAST_BATCH;
 
     /// A frame as MEXC sends it, optionally with a `symbolId` (field 4) after the symbol.
     fn frame(h: &PushHeader<'_>, b: &BookTickerBody<'_>, symbol_id: Option<&str>) -> Vec<u8> {
@@ -740,6 +914,61 @@ mod tests {
                 f.push(x);
             }
             agree(&f);
+        }
+
+        #[test]
+        fn the_deals_fast_path_agrees_with_the_reader(
+            channel in prop_oneof![
+                8 => Just(DEALS_CHANNEL.to_string()),
+                1 => ".{0,24}",
+            ],
+            symbol in prop_oneof![8 => "[A-Z]{1,12}", 1 => ".{0,5}"],
+            create in millis(),
+            send in millis(),
+            items in proptest::collection::vec(
+                (
+                    decimal(),
+                    decimal(),
+                    prop_oneof![8 => 1i32..=2, 1 => any::<i32>()],
+                    millis(),
+                    prop_oneof![Just(String::new()), "[0-9]{1,20}", ".{0,4}"],
+                ),
+                0..=10,
+            ),
+            event in prop_oneof![8 => Just(DEALS_EVENT.to_string()), 1 => ".{0,6}"],
+            flip in proptest::option::of((any::<prop::sample::Index>(), 1u8..=255)),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+            extra in proptest::option::of(any::<u8>()),
+        ) {
+            let h = PushHeader {
+                channel: &channel,
+                symbol: &symbol,
+                create_time_ms: create,
+                send_time_ms: send,
+            };
+            let deals: Vec<Deal<'_>> = items
+                .iter()
+                .map(|(px, qty, side, ms, id)| Deal {
+                    price: px,
+                    quantity: qty,
+                    trade_type: *side,
+                    time_ms: *ms,
+                    trade_id: id,
+                })
+                .collect();
+            let mut f = deals_frame(&h, &deals, &event);
+            agree_deals(&f);
+            if let Some((i, x)) = flip {
+                let i = i.index(f.len());
+                f[i] ^= x;
+            }
+            if let Some(i) = cut {
+                f.truncate(i.index(f.len() + 1));
+            }
+            if let Some(x) = extra {
+                f.push(x);
+            }
+            agree_deals(&f);
         }
     }
 }
