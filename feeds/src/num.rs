@@ -136,7 +136,11 @@ pub fn quoted_decimal_inline(bytes: &[u8], at: usize) -> (f64, usize) {
     // word of digits is past bit 63: `trailing_zeros` is 64).
     let int_bits = leading_digit_flags(t0).trailing_zeros() & 0x38;
     if int_bits == 0 {
-        // As the general parser: eight integer digits go to the caller's general path.
+        // Eight integer digits (a quantity of a coin priced in millionths) take the word
+        // parser's longer path; no digit at all, the caller's general path.
+        if (t0 as u8) < 10 {
+            return quoted_decimal_words_general(bytes, at);
+        }
         return NO;
     }
     // Below 10^7: exact, and room for eight fraction digits within 2^53.
@@ -233,8 +237,11 @@ fn decimal_words<const QUOTED: bool>(bytes: &[u8], at: usize, end: usize) -> (f6
     let Some(w0) = load(at) else { return NO };
     let nd0 = non_digits(w0);
     let n_int = (nd0.trailing_zeros() / 8) as usize;
-    if n_int == 0 || n_int == 8 {
+    if n_int == 0 {
         return NO;
+    }
+    if n_int == 8 {
+        return decimal_words_eight_int::<QUOTED>(bytes, at, end, w0);
     }
     let t0 = w0 ^ (b'0' as u64 * ONES);
     if ends(w0, n_int, n_int) {
@@ -283,6 +290,54 @@ fn decimal_words<const QUOTED: bool>(bytes: &[u8], at: usize, end: usize) -> (f6
     // At most 7 + 7 digits: below 2^53, so exact.
     let m = int * POW10_U64[n_frac] + frac;
     (m as f64 / POW10[n_frac], n_int + n_frac + 2)
+}
+
+/// [`decimal_words`] of a text whose first word `w0` is eight digits: an integer of
+/// eight digits, or eight digits, a point and a fraction, within [`MAX_RUN_DIGITS`] digits
+/// and 2^53; anything longer goes to the general parser (consumed `0`).
+///
+/// NB: MEXC's and Binance's quantities of coins priced in millionths
+/// (`"10714180"`, `"27210095.00000000"`) took the general parser: about one MEXC book
+/// ticker in ten of a generated capture went to the generic protobuf reader for it
+/// (`benches/instructions.sh`).
+#[inline(never)]
+fn decimal_words_eight_int<const QUOTED: bool>(
+    bytes: &[u8],
+    at: usize,
+    end: usize,
+    w0: u64,
+) -> (f64, usize) {
+    const NO: (f64, usize) = (0.0, 0);
+    let ends_at = |i: usize| {
+        if QUOTED {
+            bytes.get(i) == Some(&b'"')
+        } else {
+            i == end
+        }
+    };
+    // Below 10^8: exact.
+    let int = eight_digits(w0 ^ (b'0' as u64 * ONES));
+    let point = at + 8;
+    if ends_at(point) {
+        return (int as f64, 9);
+    }
+    if bytes.get(point) != Some(&b'.') {
+        return NO;
+    }
+    let Some(w1) = word_in_leaf(bytes, point + 1) else {
+        return NO;
+    };
+    let n_frac = leading_digits(w1);
+    let t1 = w1 ^ (b'0' as u64 * ONES);
+    if n_frac == 8 {
+        return quoted_decimal_long_fraction::<QUOTED>(bytes, at, end, 8, int, eight_digits(t1));
+    }
+    if n_frac == 0 || !ends_at(point + 1 + n_frac) {
+        return NO;
+    }
+    // At most 8 + 7 digits: below 2^53, so exact.
+    let m = int * POW10_U64[n_frac] + eight_digits(t1 << (64 - 8 * n_frac));
+    (m as f64 / POW10[n_frac], 8 + n_frac + 2)
 }
 
 /// [`word_at`] without a call, for leaf functions: within the last eight bytes it shifts
@@ -1116,6 +1171,30 @@ mod property_tests {
                 prop_assert_eq!(v.to_bits(), want.to_bits());
             } else {
                 prop_assert!(bytes.len() < 8 || bytes.get(text.len()).is_some_and(|c| c.is_ascii_digit() || *c == b'.'));
+            }
+        }
+
+        /// Eight integer digits, with or without a fraction (quantities of coins priced in
+        /// millionths): the word parsers take them, quoted or ending at `end`.
+        #[test]
+        fn prop_eight_digit_integers_take_the_word_path(
+            int in "[0-9]{8}",
+            frac in "[0-9]{0,7}",
+            tail in prop::collection::vec(any::<u8>(), 0..10),
+        ) {
+            let text = if frac.is_empty() { int } else { format!("{int}.{frac}") };
+            let want: f64 = text.parse().unwrap();
+            let mut quoted = format!("{text}\"").into_bytes();
+            quoted.extend_from_slice(&tail);
+            let (v, used) = quoted_decimal_words(&quoted, 0);
+            prop_assert_eq!((v.to_bits(), used), (want.to_bits(), text.len() + 1));
+            let mut until = text.clone().into_bytes();
+            until.extend_from_slice(&tail);
+            let got = decimal_words_until(&until, 0, text.len());
+            if let Some(v) = got {
+                prop_assert_eq!(v.to_bits(), want.to_bits());
+            } else {
+                prop_assert!(until.get(text.len()).is_some_and(|c| c.is_ascii_digit() || *c == b'.'));
             }
         }
 
