@@ -424,6 +424,65 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
 }
 
 #[test]
+fn a_stopping_server_resets_a_client_left_behind_and_says_goodbye_to_one_reading_along() {
+    // No pings and no lag limit: only the stop ends these clients.
+    let (srv, tx) = serve(ServerConfig {
+        ws: WsLimits {
+            ping_interval_ms: 600_000,
+            pong_timeout_ms: 600_000,
+            max_behind_ms: 600_000,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed_two_symbols(tx, &stop);
+    let mut behind = small_buffer_client(srv.addr);
+    let mut along = connect(srv.addr);
+    send(
+        &mut along,
+        &json!({"op": "subscribe", "channels": ["quotes", "spreads"], "symbols": ["BTC_USDT", "ETH_USDT"]}),
+    );
+    let reader = std::thread::spawn(move || {
+        let mut read = 0u64;
+        loop {
+            match along.read() {
+                Ok(Message::Text(_)) => read += 1,
+                Ok(Message::Close(c)) => {
+                    break (read, format!("{:?}", c.map(|c| u16::from(c.code))));
+                }
+                Ok(_) => {}
+                Err(e) => break (read, e.to_string()),
+            }
+        }
+    });
+    // ~50 KB/s: the behind client's 4 KiB and the server's 64 KiB fill within 1.5 s.
+    std::thread::sleep(Duration::from_secs(3));
+    drop(srv);
+    let (read, end) = reader.join().unwrap();
+    assert!(read > 100, "the reading client got {read} messages");
+    assert_eq!(end, "Some(1001)", "the reading client's end");
+    // What is left for the one behind: its own small buffer, never the server's backlog
+    // (a plain close delivered ~500 messages, then the FIN; tried).
+    let mut stale = 0;
+    let end = loop {
+        match behind.read() {
+            Ok(Message::Text(_)) => stale += 1,
+            Ok(Message::Close(c)) => break format!("close frame {c:?}"),
+            Ok(_) => {}
+            Err(e) => break e.to_string(),
+        }
+    };
+    assert!(
+        stale < 200,
+        "read {stale} stale messages after the server stopped, then {end}"
+    );
+    assert!(!end.contains("close frame"), "{end}");
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+}
+
+#[test]
 fn a_blocked_client_backlog_conflates_in_its_queue_and_it_is_closed_as_too_slow() {
     // The WebSocket's own write buffer is small here (4 batches of 4 KiB): were a blocked
     // client written every tick, its backlog would pile up there (unconflated, unseen by

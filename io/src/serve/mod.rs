@@ -781,6 +781,19 @@ fn ws_upgrade(req: &http::Request<'_>) -> Result<String, Response> {
     Ok(ws::accept_key(key))
 }
 
+/// A stopping server says goodbye to its WebSocket clients (`ws::WsClient::close_for_shutdown`):
+/// a close frame, then a FIN for those reading along and a reset for those with a
+/// backlog, which would otherwise read the stopped server's stale frames for as long as
+/// it takes them to reach the end.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let now = clock::mono_ns();
+        for c in self.ws.iter_mut().flatten() {
+            c.close_for_shutdown(now);
+        }
+    }
+}
+
 impl Server {
     /// Answers the upgrade and turns the slot's connection into a WebSocket client.
     fn upgrade(&mut self, slot: usize, accept: &str, kind: WsKind) {
@@ -1129,7 +1142,8 @@ impl Server {
             CloseReason::PingTimeout => {
                 self.stats.ws_ping_closed.fetch_add(1, Ordering::Relaxed);
             }
-            CloseReason::Gone => {}
+            // The client closed (or broke the connection): a FIN after any close reply.
+            CloseReason::Gone => c.release(),
         }
         self.stats
             .ws_conflated

@@ -27,6 +27,14 @@
 //! (or too far behind to tell). A client closed for being behind gets the close frame and
 //! then a TCP reset, not a FIN that would wait behind its backlog (see
 //! `WsClient::close_behind`).
+//!
+//! The same holds when the server itself goes away. Every client socket is set to reset
+//! when it is closed without a goodbye (`SO_LINGER` 0 from the start), so a server killed
+//! with `kill -9` or crashing resets its clients at once, and they reconnect to the next
+//! one instead of reading the dead one's backlog for minutes. The goodbyes clear it: a
+//! client that closed is answered with a FIN, and a server that stops sends each client
+//! that reads along a close frame (1001, going away) and a FIN, and resets one with a
+//! backlog (`WsClient::close_for_shutdown`).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -207,7 +215,10 @@ pub struct WsClient {
 impl WsClient {
     /// Wraps a stream whose upgrade was answered.
     pub fn new(stream: TcpStream, limits: WsLimits, now_ns: i64) -> Self {
-        let _ = socket2::SockRef::from(&stream).set_send_buffer_size(limits.socket_send_buffer);
+        let sock = socket2::SockRef::from(&stream);
+        let _ = sock.set_send_buffer_size(limits.socket_send_buffer);
+        // Reset, not FIN, if the process dies with the client attached (module docs).
+        let _ = sock.set_linger(Some(Duration::ZERO));
         let config = WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .write_buffer_size(limits.batch_bytes)
@@ -439,6 +450,26 @@ impl WsClient {
         self.abort();
     }
 
+    /// Ends the connection as the server stops. A client that reads along gets a close
+    /// frame (1001, going away) and a FIN behind it; one with a backlog (frames in its
+    /// queue, a full socket, or a read lag over a second) gets the close frame and a reset,
+    /// as a client closed for being behind, so that it does not go on reading a stopped
+    /// server's stale frames.
+    pub fn close_for_shutdown(&mut self, now_ns: i64) {
+        if self.blocked || self.has_output() || self.lag_ns(now_ns) > 1_000_000_000 {
+            self.close_behind("server shutting down");
+        } else {
+            self.close_with(CloseCode::Away, "server shutting down");
+            self.release();
+        }
+    }
+
+    /// Makes dropping the socket close the connection with a FIN after what is queued
+    /// (the default), undoing the reset set at creation: for a client that said goodbye.
+    pub fn release(&mut self) {
+        let _ = socket2::SockRef::from(self.ws.get_ref()).set_linger(None);
+    }
+
     /// Makes dropping the socket reset the connection (SO_LINGER 0) instead of queueing a
     /// FIN behind unsent data.
     fn abort(&mut self) {
@@ -507,5 +538,14 @@ mod tests {
         assert!(c.conflated > 0);
         // The queue holds one message per key, the rest was conflated.
         assert!(c.queued_bytes() <= 200 * 100);
+    }
+
+    #[test]
+    fn a_client_socket_resets_unless_it_says_goodbye() {
+        let (mut c, _peer) = pair(WsLimits::default());
+        let linger = |c: &WsClient| socket2::SockRef::from(c.ws.get_ref()).linger().unwrap();
+        assert_eq!(linger(&c), Some(Duration::ZERO));
+        c.release();
+        assert_eq!(linger(&c), None);
     }
 }
