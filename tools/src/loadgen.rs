@@ -456,7 +456,20 @@ struct Client {
     /// When to try connecting again.
     retry_at_ns: i64,
     backoff: Backoff,
+    /// When the current connection came up, and messages read on it (for the stale-read
+    /// diagnostics).
+    up_ns: i64,
+    read_on_conn: u64,
+    /// A stale read on this connection was already reported.
+    stale_told: bool,
 }
+
+/// A read this old is reported on stderr (the first few), with how long the client had
+/// been connected: a server that stops closing lagging clients shows as old connections,
+/// a stale backlog as fresh ones.
+const STALE_US: u64 = 30_000_000;
+/// At most this many stale reads are reported per worker.
+const STALE_REPORTS: u32 = 5;
 
 /// A client handshake waiting for the server.
 type Pending = tungstenite::handshake::MidHandshake<tungstenite::ClientHandshake<TcpStream>>;
@@ -528,6 +541,9 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
             down_since_ns: 0,
             retry_at_ns: 0,
             backoff: Backoff::new(bmin, bmax, ctx.seed.wrapping_add(i as u64 * 0x2545_F491)),
+            up_ns: clock::mono_ns(),
+            read_on_conn: 0,
+            stale_told: false,
         };
         // A generous timeout for the first handshake: a busy server answers late.
         match connect(&ctx.url, Duration::from_secs(30)) {
@@ -599,6 +615,9 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
         }
         c.ws = Some(ws);
         c.next_read_ns = now;
+        c.up_ns = now;
+        c.read_on_conn = 0;
+        c.stale_told = false;
         live.open.fetch_add(1, Ordering::Relaxed);
         live.reconnects.fetch_add(1, Ordering::Relaxed);
     };
@@ -606,6 +625,7 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
     let mut events = Events::with_capacity(1024);
     let delay_ns = i64::try_from(ctx.delay.as_nanos()).unwrap_or(i64::MAX);
     let mut counted = 0u64;
+    let mut stale_reports = 0u32;
     let mut next_retry_scan = 0i64;
     // This worker's latency since its last hand-over to the status file's window.
     let (mut win_fast, mut win_slow) = (hist(), hist());
@@ -669,6 +689,19 @@ fn worker(ctx: &WorkerCtx, plans: Vec<ClientPlan>) {
                             let _ = h.record(lat.min(60_000_000));
                             let _ = w.record(lat.min(60_000_000));
                             counted += 1;
+                            c.read_on_conn += 1;
+                            if lat > STALE_US && !c.stale_told && stale_reports < STALE_REPORTS {
+                                c.stale_told = true;
+                                stale_reports += 1;
+                                let head: String = t.as_str().chars().take(160).collect();
+                                eprintln!(
+                                    "arb loadgen: a {} client read a message {:.1} s old, {:.1} s after connecting, {} messages into the connection: {head}",
+                                    if c.slow { "slow" } else { "fast" },
+                                    lat as f64 / 1e6,
+                                    (now - c.up_ns) as f64 / 1e9,
+                                    c.read_on_conn
+                                );
+                            }
                         }
                     }
                     Ok(tungstenite::Message::Close(f)) => {
