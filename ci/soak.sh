@@ -38,7 +38,9 @@
 #      recovery, every visible Parquet file opens.
 # At the end: SIGTERM exits within 10 s, every Parquet file valid, and the rows on disk equal
 # the rows the cleanly stopped runs reported stored plus those in the files the killed run
-# published (rows lost while read-only are counted as dropped, not stored).
+# published (rows lost while read-only are counted as dropped, not stored), and the slow
+# clients' whole-run delivery p99 under 30 s (the server closes a client 10 s behind, and a
+# server that stops or dies resets the clients it leaves with a backlog).
 # Loopback only; every process is stopped and every mount undone at the end. ARB_BIN picks
 # the binary (default: target/release/arb, built if missing).
 #
@@ -477,6 +479,11 @@ try:
     lg = json.load(open(f"{d}/loadgen.json"))
 except Exception:
     fails.append("loadgen wrote no report")
+# The server closes a client 10 s behind; data much older than that is a backlog nobody
+# closes (a stopped or killed server's, read to the end before its FIN, was one).
+slow_p99_s = (lg.get("latency_slow") or {}).get("p99_us", 0) / 1e6
+if slow_p99_s > 30:
+    fails.append(f"slow clients' delivery p99 {slow_p99_s:.0f} s (over 30 s: they read a backlog nobody closes)")
 # The plot: one small SVG line chart per column; the chaos phases are shaded and named.
 cols = ["rss_bytes", "threads", "fds", "events_per_s", "feed_ring_drops", "drops_thread0",
         "drops_thread1", "other_drops", "max_feed_ring_depth", "reconnects", "connect_attempts",
