@@ -379,6 +379,20 @@ fn small_buffer_client(addr: SocketAddr) -> WebSocket<TcpStream> {
     ws
 }
 
+/// Reads until the connection ends: the text messages read, and how it ended (`close
+/// frame …` or the error).
+fn read_to_end(ws: &mut WebSocket<TcpStream>) -> (usize, String) {
+    let mut read = 0;
+    loop {
+        match ws.read() {
+            Ok(Message::Text(_)) => read += 1,
+            Ok(Message::Close(c)) => return (read, format!("close frame {c:?}")),
+            Ok(_) => {}
+            Err(e) => return (read, e.to_string()),
+        }
+    }
+}
+
 #[test]
 fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_backlog() {
     let (srv, tx) = serve(ServerConfig {
@@ -405,15 +419,7 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
     // What is left to read: what sat in the client's own small buffer (up to ~60
     // messages seen under load), never the server's 64 KiB of backlog (a plain close
     // delivered it all, ~500 messages, then the close frame; tried).
-    let mut stale = 0;
-    let end = loop {
-        match ws.read() {
-            Ok(Message::Text(_)) => stale += 1,
-            Ok(Message::Close(c)) => break format!("close frame {c:?}"),
-            Ok(_) => {}
-            Err(e) => break e.to_string(),
-        }
-    };
+    let (stale, end) = read_to_end(&mut ws);
     assert!(
         stale < 200,
         "read {stale} stale messages after the close, then {end}"
@@ -443,36 +449,19 @@ fn a_stopping_server_resets_a_client_left_behind_and_says_goodbye_to_one_reading
         &mut along,
         &json!({"op": "subscribe", "channels": ["quotes", "spreads"], "symbols": ["BTC_USDT", "ETH_USDT"]}),
     );
-    let reader = std::thread::spawn(move || {
-        let mut read = 0u64;
-        loop {
-            match along.read() {
-                Ok(Message::Text(_)) => read += 1,
-                Ok(Message::Close(c)) => {
-                    break (read, format!("{:?}", c.map(|c| u16::from(c.code))));
-                }
-                Ok(_) => {}
-                Err(e) => break (read, e.to_string()),
-            }
-        }
-    });
+    let reader = std::thread::spawn(move || read_to_end(&mut along));
     // ~50 KB/s: the behind client's 4 KiB and the server's 64 KiB fill within 1.5 s.
     std::thread::sleep(Duration::from_secs(3));
     drop(srv);
     let (read, end) = reader.join().unwrap();
     assert!(read > 100, "the reading client got {read} messages");
-    assert_eq!(end, "Some(1001)", "the reading client's end");
+    assert!(
+        end.contains("code: Away"),
+        "the reading client's end: {end}"
+    );
     // What is left for the one behind: its own small buffer, never the server's backlog
     // (a plain close delivered ~500 messages, then the FIN; tried).
-    let mut stale = 0;
-    let end = loop {
-        match behind.read() {
-            Ok(Message::Text(_)) => stale += 1,
-            Ok(Message::Close(c)) => break format!("close frame {c:?}"),
-            Ok(_) => {}
-            Err(e) => break e.to_string(),
-        }
-    };
+    let (stale, end) = read_to_end(&mut behind);
     assert!(
         stale < 200,
         "read {stale} stale messages after the server stopped, then {end}"

@@ -855,6 +855,38 @@ mod tests {
         assert!(!agree(&frame(&h, &empty_side, None)));
     }
 
+    /// A byte flipped, the frame cut, a byte appended: each optional.
+    #[derive(Debug, Clone)]
+    struct Damage {
+        flip: Option<(prop::sample::Index, u8)>,
+        cut: Option<prop::sample::Index>,
+        extra: Option<u8>,
+    }
+
+    impl Damage {
+        fn apply(&self, f: &mut Vec<u8>) {
+            if let Some((i, x)) = &self.flip {
+                let i = i.index(f.len());
+                f[i] ^= x;
+            }
+            if let Some(i) = &self.cut {
+                f.truncate(i.index(f.len() + 1));
+            }
+            if let Some(x) = self.extra {
+                f.push(x);
+            }
+        }
+    }
+
+    fn damage() -> impl Strategy<Value = Damage> {
+        (
+            proptest::option::of((any::<prop::sample::Index>(), 1u8..=255)),
+            proptest::option::of(any::<prop::sample::Index>()),
+            proptest::option::of(any::<u8>()),
+        )
+            .prop_map(|(flip, cut, extra)| Damage { flip, cut, extra })
+    }
+
     fn decimal() -> impl Strategy<Value = String> {
         prop_oneof![
             8 => "[0-9]{1,9}(\\.[0-9]{1,9})?",
@@ -885,9 +917,7 @@ mod tests {
             create in millis(),
             send in millis(),
             texts in [decimal(), decimal(), decimal(), decimal()],
-            flip in proptest::option::of((any::<prop::sample::Index>(), 1u8..=255)),
-            cut in proptest::option::of(any::<prop::sample::Index>()),
-            extra in proptest::option::of(any::<u8>()),
+            damaged in damage(),
         ) {
             let h = PushHeader {
                 channel: &channel,
@@ -903,16 +933,7 @@ mod tests {
             };
             let mut f = frame(&h, &b, symbol_id.as_deref().filter(|_| symbol.len() < 128));
             agree(&f);
-            if let Some((i, x)) = flip {
-                let i = i.index(f.len());
-                f[i] ^= x;
-            }
-            if let Some(i) = cut {
-                f.truncate(i.index(f.len() + 1));
-            }
-            if let Some(x) = extra {
-                f.push(x);
-            }
+            damaged.apply(&mut f);
             agree(&f);
         }
 
@@ -936,9 +957,7 @@ mod tests {
                 0..=10,
             ),
             event in prop_oneof![8 => Just(DEALS_EVENT.to_string()), 1 => ".{0,6}"],
-            flip in proptest::option::of((any::<prop::sample::Index>(), 1u8..=255)),
-            cut in proptest::option::of(any::<prop::sample::Index>()),
-            extra in proptest::option::of(any::<u8>()),
+            damaged in damage(),
         ) {
             let h = PushHeader {
                 channel: &channel,
@@ -958,16 +977,7 @@ mod tests {
                 .collect();
             let mut f = deals_frame(&h, &deals, &event);
             agree_deals(&f);
-            if let Some((i, x)) = flip {
-                let i = i.index(f.len());
-                f[i] ^= x;
-            }
-            if let Some(i) = cut {
-                f.truncate(i.index(f.len() + 1));
-            }
-            if let Some(x) = extra {
-                f.push(x);
-            }
+            damaged.apply(&mut f);
             agree_deals(&f);
         }
     }
