@@ -4,11 +4,13 @@
 //! For such a block the work is in setting the block up, not in decoding it, so this
 //! decoder keeps the set-up small:
 //! - the code lengths are decoded straight into per-length counts and a list of the used
-//!   symbols, so sorting the symbols and building the tables never walk the 288 + 32
-//!   lengths, only the used ones;
-//! - the main tables have 9 (litlen) and 7 (distance, precode) index bits, with subtables
-//!   for longer codes (libdeflate's litlen table has up to 11); the main part is filled one
-//!   entry per codeword and doubled by copying, as libdeflate does;
+//!   symbols, so building the tables never walks the 288 + 32 lengths, only the used ones;
+//! - each block's main tables are only as wide as its longest codeword, up to 9 (litlen)
+//!   and 7 (distance, precode) index bits, with subtables for longer codes (libdeflate's
+//!   litlen table always has 9 to 11); when no subtable is needed (BingX's frames: litlen
+//!   codewords of up to 7 bits) the table is filled straight from the used symbols in
+//!   symbol order ([`build_direct`]: no sort), else the symbols are sorted and the main
+//!   part is filled one entry per codeword and doubled by copying, as libdeflate does;
 //! - the fixed-Huffman tables are kept until a dynamic block replaces them.
 //!
 //! Decoding reads a 64-bit bit buffer refilled 8 bytes at a time, two symbols per refill
@@ -159,6 +161,10 @@ pub(super) struct Inflate {
     /// Used symbols sorted by (length, symbol): canonical codeword order (512 slots,
     /// indexed modulo, for at most 288 symbols).
     sorted: [u16; 512],
+    /// Index masks of the litlen and distance tables' main parts (their index bits vary
+    /// per block: see [`build_table`]).
+    litlen_mask: usize,
+    dist_mask: usize,
     /// The tables hold the fixed codes.
     fixed_loaded: bool,
 }
@@ -234,13 +240,6 @@ impl Bits<'_> {
         self.left = self.left.wrapping_sub(n);
     }
 
-    /// Consumes the bits an entry's low byte counts.
-    #[inline(always)]
-    fn consume_entry(&mut self, entry: u32) {
-        self.buf = self.buf.wrapping_shr(entry);
-        self.left = self.left.wrapping_sub(entry);
-    }
-
     /// The position just past the last byte any bit was consumed from.
     #[inline(always)]
     fn end_pos(&self) -> usize {
@@ -248,25 +247,39 @@ impl Bits<'_> {
     }
 }
 
-/// Writes a literal entry's byte at `*op` and advances it.
-#[inline(always)]
-fn put_literal(out: &mut [u8], op: &mut usize, entry: u32) -> Result<(), InflateError> {
-    let Some(byte) = out.get_mut(*op) else {
-        return Err(InflateError::Space);
-    };
-    *byte = (entry >> 16) as u8;
-    *op += 1;
-    Ok(())
-}
-
 #[inline(always)]
 fn low_bits(v: u64, n: u32) -> u64 {
     v & ((1u64 << n) - 1)
 }
 
+/// Refills a bit reader kept in locals (`input`, `pos`, `buf`, `left`: see [`Bits`], with
+/// `left` a `u8`) until at least 56 bits may be consumed; `?` on a stream read past its end.
+macro_rules! refill {
+    ($input:ident, $pos:ident, $buf:ident, $left:ident) => {
+        if let Some(w) = $input.get($pos..$pos + 8) {
+            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            $buf |= w.wrapping_shl(u32::from($left));
+            $pos += usize::from(7 - (($left >> 3) & 7));
+            $left |= 56;
+        } else {
+            let b = Bits {
+                input: $input,
+                pos: $pos,
+                buf: $buf,
+                left: u32::from($left),
+            }
+            .refill_slow()?;
+            $pos = b.pos;
+            $buf = b.buf;
+            $left = b.left as u8;
+        }
+    };
+}
+
 /// Builds the decode table of a code: `counts` codewords per length, `sorted` the used
 /// symbols in canonical order (as many as `counts` counts), `results` the static part of
-/// each symbol's entry, `root` the main part's index bits. Returns `Err` for an
+/// each symbol's entry, `root` the most index bits of the main part (it gets no more than
+/// the longest codeword's). Returns the main part's index mask, or `Err` for an
 /// over-subscribed code or an incomplete one other than libdeflate accepts.
 ///
 /// Indexes are masked to the arrays' power-of-two lengths, so no bounds check is left;
@@ -277,12 +290,14 @@ fn build_table<const N: usize>(
     sorted: &[u16; 512],
     results: &[u32; 512],
     root: u32,
-) -> Result<(), InflateError> {
+) -> Result<usize, InflateError> {
     const { assert!(N.is_power_of_two()) };
     let mut max_len = MAX_CODE_LEN;
     while max_len > 1 && counts[max_len] == 0 {
         max_len -= 1;
     }
+    let root = root.min(max_len as u32);
+    let mask = ((1usize << root) - 1) & (N - 1);
     let mut used: u32 = 0;
     for &c in &counts[1..=max_len] {
         used = (used << 1) + u32::from(c);
@@ -302,7 +317,7 @@ fn build_table<const N: usize>(
         };
         let entry = results[sym] + (1 << 8) + 1;
         table[..1 << root].fill(entry);
-        return Ok(());
+        return Ok(mask);
     }
 
     // Complete: codewords in canonical order, bit-reversed (the first bit is the lowest).
@@ -334,7 +349,7 @@ fn build_table<const N: usize>(
                     cur_end <<= 1;
                     len += 1;
                 }
-                return Ok(());
+                return Ok(mask);
             }
             // Next codeword: set the highest zero bit of the reversed codeword and clear
             // the bits above it.
@@ -391,7 +406,7 @@ fn build_table<const N: usize>(
             i += stride;
         }
         if codeword == (1 << len) - 1 {
-            return Ok(());
+            return Ok(mask);
         }
         let bit = 1u32 << (31 - (codeword ^ ((1 << len) - 1)).leading_zeros());
         codeword = (codeword & (bit - 1)) | bit;
@@ -404,6 +419,111 @@ fn build_table<const N: usize>(
             count = u32::from(counts[len as usize]);
         }
     }
+}
+
+/// 9-bit bit reversal: a codeword left-aligned in 9 bits maps to its table index.
+static REV9: [u16; 512] = {
+    let mut r = [0; 512];
+    let mut i = 0;
+    while i < 512 {
+        r[i] = ((i as u32).reverse_bits() >> 23) as u16;
+        i += 1;
+    }
+    r
+};
+
+/// Builds the decode table of a code whose codewords all fit in `root_max` bits (at most
+/// 9), straight from `used` (`index << 4 | length`, minus `base` from the index, in symbol
+/// order): each symbol's codeword is the next one of its length, its entry is stored at
+/// the codeword's bit reversal and every `2^len` after it. The main part gets the longest
+/// codeword's bits. Returns the index mask, or `None` (nothing written) when a codeword
+/// is longer than `root_max`; `Err` as [`build_table`].
+///
+/// NB: no sort, no canonical-order walk and no doubling copies: instructions per
+/// book-ticker frame 10 255 → 9 824 against sorting the symbols and [`build_table`]
+/// (`benches/decode_instructions.sh bingx`; ~47 litlen symbols of up to 7 bits).
+#[inline(always)]
+fn build_direct<const N: usize>(
+    table: &mut [u32; N],
+    counts: &Counts,
+    used: &[u16],
+    base: u16,
+    results: &[u32; 512],
+    root_max: u32,
+) -> Result<Option<usize>, InflateError> {
+    let mut max_len = MAX_CODE_LEN;
+    while max_len > 1 && counts[max_len] == 0 {
+        max_len -= 1;
+    }
+    if max_len as u32 > root_max.min(9) || 1 << max_len > N {
+        return Ok(None);
+    }
+    let root = max_len;
+    // The first codeword of each length, left-aligned in 9 bits; past the last one, the
+    // code's space used (512 when complete).
+    let mut next = [0u32; MAX_CODE_LEN + 1];
+    let mut code: u32 = 0;
+    for len in 1..=max_len {
+        next[len] = code;
+        code += u32::from(counts[len]) << (9 - len);
+    }
+    let t = &mut table[..1 << root];
+    if code != 512 {
+        if code > 512 {
+            return Err(InflateError::Data);
+        }
+        // Incomplete: only no codeword, or one of length 1 (which gets both codewords).
+        let sym = if code == 0 {
+            0
+        } else if code == 256 && counts[1] == 1 {
+            usize::from(used.first().map_or(0, |&v| v >> 4).wrapping_sub(base)) & 511
+        } else {
+            return Err(InflateError::Data);
+        };
+        t.fill(results[sym] + (1 << 8) + 1);
+        return Ok(Some(1));
+    }
+    // Per length: the codeword increment (left-aligned in 9 bits) and the entry stride.
+    const STEP: [(u32, usize); 16] = {
+        let mut s = [(0, 0); 16];
+        let mut len = 0;
+        while len < 16 {
+            s[len] = ((512 >> len) as u32, 1 << len);
+            len += 1;
+        }
+        s
+    };
+    // NB: codewords of the longest length get one store, the others two per step, one
+    // in each half (~150 instructions fewer than one store per step for a book-ticker
+    // frame, `benches/decode_instructions.sh bingx`).
+    let half = t.len() / 2;
+    let (lo, hi) = t.split_at_mut(half);
+    let hi = &mut hi[..half];
+    for &v in used {
+        let len = usize::from(v & 15);
+        let (inc, stride) = STEP[len];
+        let c = next[len];
+        next[len] = c + inc;
+        let entry = results[usize::from((v >> 4).wrapping_sub(base)) & 511] + len as u32 * 0x101;
+        let mut i = usize::from(REV9[c as usize & 511]);
+        if len == root {
+            let slot = match i.checked_sub(half) {
+                None => lo.get_mut(i),
+                Some(j) => hi.get_mut(j),
+            };
+            if let Some(slot) = slot {
+                *slot = entry;
+            }
+            continue;
+        }
+        // Two stores per step, one in each half of the table.
+        while i < half {
+            lo[i] = entry;
+            hi[i] = entry;
+            i += stride;
+        }
+    }
+    Ok(Some((1 << root) - 1))
 }
 
 /// Fills `sorted` with the symbols of `used` (`index << 4 | length`, minus `base` from
@@ -433,6 +553,8 @@ impl Inflate {
             precode: [0; 1 << PRECODE_BITS],
             used: [0; 512],
             sorted: [0; 512],
+            litlen_mask: 0,
+            dist_mask: 0,
             fixed_loaded: false,
         })
     }
@@ -526,27 +648,24 @@ impl Inflate {
             v >>= 3;
         }
         b.consume(3 * (nprecode as u32 - 1));
-        let mut offsets = [0u16; 8];
-        let mut sum = 0;
-        for len in 1..8 {
-            offsets[len] = sum;
-            sum += counts[len];
-        }
+        let mut pused = [0u16; 32];
+        let mut np = 0;
         for (sym, &l) in plens.iter().enumerate() {
-            if l != 0 {
-                let o = &mut offsets[usize::from(l & 7)];
-                self.sorted[usize::from(*o) & 511] = sym as u16;
-                *o += 1;
-            }
+            pused[np & 31] = (sym as u16) << 4 | u16::from(l);
+            np += usize::from(l != 0);
         }
         counts[0] = 0;
-        build_table(
+        // Precode lengths have 3 bits: the table never needs subtables.
+        let precode_mask = build_direct(
             &mut self.precode,
             &counts,
-            &self.sorted,
+            &pused[..np.min(NUM_PRECODE)],
+            0,
             &PRECODE_RESULTS,
             PRECODE_BITS,
-        )?;
+        )?
+        .ok_or(InflateError::Data)?
+            & ((1 << PRECODE_BITS) - 1);
 
         // The litlen and distance lengths, one sequence. Each explicit length is listed
         // as `index << 4 | length` (the slot is reused when the length is 0) and counted
@@ -554,15 +673,24 @@ impl Inflate {
         let total = nlit + ndist;
         let mut counts: Counts = [0; MAX_CODE_LEN + 1];
         let used = &mut self.used;
+        let precode = &self.precode;
         let mut n_used = 0;
         let mut prev = 0usize;
         let mut i = 0;
+        // NB: the reader's state in locals, as in `decode_block` (with `Bits` the loop
+        // kept part of it on the stack): ~30 → ~26 instructions per code length, 9 544 →
+        // 9 363 per book-ticker frame (`benches/decode_instructions.sh bingx`).
+        let input = b.input;
+        let mut pos = b.pos;
+        let mut buf = b.buf;
+        let mut left = b.left as u8;
         while i < total {
-            if b.avail() < 14 {
-                b.refill()?;
+            if left < 14 {
+                refill!(input, pos, buf, left);
             }
-            let entry = self.precode[b.buf as usize & ((1 << PRECODE_BITS) - 1)];
-            b.consume_entry(entry);
+            let entry = precode[buf as usize & precode_mask];
+            buf = buf.wrapping_shr(entry);
+            left = left.wrapping_sub(entry as u8);
             let presym = (entry >> 16) as usize & 31;
             if presym < 16 {
                 used[n_used & 511] = (i << 4 | presym) as u16;
@@ -572,13 +700,12 @@ impl Inflate {
                 i += 1;
                 continue;
             }
-            let rep = match presym {
+            let (rep, extra) = match presym {
                 16 => {
                     if i == 0 {
                         return Err(InflateError::Data);
                     }
-                    let rep = 3 + (b.buf & 3) as usize;
-                    b.consume(2);
+                    let rep = 3 + (buf & 3) as usize;
                     if i + rep > total {
                         return Err(InflateError::Data);
                     }
@@ -589,26 +716,27 @@ impl Inflate {
                         }
                         counts[prev] += rep as u16;
                     }
-                    rep
+                    (rep, 2)
                 }
                 17 => {
                     prev = 0;
-                    let rep = 3 + (b.buf & 7) as usize;
-                    b.consume(3);
-                    rep
+                    (3 + (buf & 7) as usize, 3)
                 }
                 _ => {
                     prev = 0;
-                    let rep = 11 + (b.buf & 127) as usize;
-                    b.consume(7);
-                    rep
+                    (11 + (buf & 127) as usize, 7)
                 }
             };
+            buf >>= extra;
+            left = left.wrapping_sub(extra);
             i += rep;
         }
         if i != total {
             return Err(InflateError::Data);
         }
+        b.pos = pos;
+        b.buf = buf;
+        b.left = u32::from(left);
         *bits = b;
 
         // The used list ends with the distance symbols.
@@ -627,27 +755,48 @@ impl Inflate {
         counts[0] = 0;
         let n_used = n_used.min(512);
         let n_lit_used = n_lit_used.min(n_used);
-        sort_symbols(
-            &mut self.sorted,
-            &dist_counts,
-            &self.used[n_lit_used..n_used],
-            nlit as u16,
-        );
-        build_table(
+        let dist_used = &self.used[n_lit_used..n_used];
+        self.dist_mask = match build_direct(
             &mut self.dist,
             &dist_counts,
-            &self.sorted,
+            dist_used,
+            nlit as u16,
             &DIST_RESULTS,
             DIST_BITS,
-        )?;
-        sort_symbols(&mut self.sorted, &counts, &self.used[..n_lit_used], 0);
-        build_table(
+        )? {
+            Some(mask) => mask,
+            None => {
+                sort_symbols(&mut self.sorted, &dist_counts, dist_used, nlit as u16);
+                build_table(
+                    &mut self.dist,
+                    &dist_counts,
+                    &self.sorted,
+                    &DIST_RESULTS,
+                    DIST_BITS,
+                )?
+            }
+        };
+        let lit_used = &self.used[..n_lit_used];
+        self.litlen_mask = match build_direct(
             &mut self.litlen,
             &counts,
-            &self.sorted,
+            lit_used,
+            0,
             &LITLEN_RESULTS,
             LITLEN_BITS,
-        )?;
+        )? {
+            Some(mask) => mask,
+            None => {
+                sort_symbols(&mut self.sorted, &counts, lit_used, 0);
+                build_table(
+                    &mut self.litlen,
+                    &counts,
+                    &self.sorted,
+                    &LITLEN_RESULTS,
+                    LITLEN_BITS,
+                )?
+            }
+        };
         Ok(())
     }
 
@@ -665,7 +814,7 @@ impl Inflate {
         {
             *slot = sym;
         }
-        build_table(
+        self.litlen_mask = build_table(
             &mut self.litlen,
             &counts,
             &self.sorted,
@@ -677,7 +826,7 @@ impl Inflate {
         for (i, s) in self.sorted[..NUM_DIST].iter_mut().enumerate() {
             *s = i as u16;
         }
-        build_table(
+        self.dist_mask = build_table(
             &mut self.dist,
             &counts,
             &self.sorted,
@@ -689,6 +838,13 @@ impl Inflate {
     }
 
     /// Decodes one Huffman block's symbols into `out` from `op`; returns the new `op`.
+    ///
+    /// NB: the bit reader's state lives in locals here (input, position, buffer, and
+    /// the count of available bits as a `u8`, so that consuming an entry is one 8-bit
+    /// subtraction and the refill check one compare); with the `Bits` struct LLVM split
+    /// the input slice across registers and stack slots and a refill cost ~24
+    /// instructions instead of ~21 (`benches/decode_instructions.sh bingx`: per
+    /// book-ticker frame 9 824 → 9 544, decode_block ~3 330 → ~3 050).
     #[inline(never)]
     fn decode_block(
         &self,
@@ -696,39 +852,62 @@ impl Inflate {
         out: &mut [u8],
         mut op: usize,
     ) -> Result<usize, InflateError> {
-        const LITLEN_MASK: usize = (1 << LITLEN_BITS) - 1;
-        const DIST_MASK: usize = (1 << DIST_BITS) - 1;
-        let mut b = *bits;
+        let litlen = &self.litlen;
+        let dist_table = &self.dist;
+        let litlen_mask = self.litlen_mask & (LITLEN_TABLE - 1);
+        let dist_mask = self.dist_mask & (DIST_TABLE - 1);
+        let input = bits.input;
+        let mut pos = bits.pos;
+        let mut buf = bits.buf;
+        // Bits of `buf` that may be consumed (at most 63).
+        let mut left = bits.left as u8;
+
+        macro_rules! consume {
+            ($entry:expr) => {
+                buf = buf.wrapping_shr($entry);
+                left = left.wrapping_sub($entry as u8);
+            };
+        }
+        macro_rules! literal {
+            ($entry:expr) => {
+                let Some(byte) = out.get_mut(op) else {
+                    return Err(InflateError::Space);
+                };
+                *byte = ($entry >> 16) as u8;
+                op += 1;
+            };
+        }
+
         loop {
             // Two symbols: a literal from the main table (up to 9 bits), then up to 15
             // codeword bits and 5 extra bits.
-            if b.avail() < 30 {
-                b.refill()?;
+            if left < 30 {
+                refill!(input, pos, buf, left);
             }
-            let mut entry = self.litlen[b.buf as usize & LITLEN_MASK];
-            let mut saved = b.buf;
-            b.consume_entry(entry);
+            let mut entry = litlen[buf as usize & litlen_mask];
             if entry & LITERAL != 0 {
-                put_literal(out, &mut op, entry)?;
-                entry = self.litlen[b.buf as usize & LITLEN_MASK];
-                saved = b.buf;
-                b.consume_entry(entry);
+                consume!(entry);
+                literal!(entry);
+                entry = litlen[buf as usize & litlen_mask];
                 if entry & LITERAL != 0 {
-                    put_literal(out, &mut op, entry)?;
+                    consume!(entry);
+                    literal!(entry);
                     continue;
                 }
             }
+            let mut saved = buf;
+            consume!(entry);
             if entry & EXCEPTIONAL != 0 {
                 if entry & SUBTABLE == 0 {
                     break;
                 }
                 // The main table's bits are consumed; index the subtable with the rest.
-                let sub = low_bits(b.buf, (entry >> 8) & 0x3f) as usize;
-                entry = self.litlen[((entry >> 16) as usize + sub) & (LITLEN_TABLE - 1)];
-                saved = b.buf;
-                b.consume_entry(entry);
+                let sub = low_bits(buf, (entry >> 8) & 0x3f) as usize;
+                entry = litlen[((entry >> 16) as usize + sub) & (LITLEN_TABLE - 1)];
+                saved = buf;
+                consume!(entry);
                 if entry & LITERAL != 0 {
-                    put_literal(out, &mut op, entry)?;
+                    literal!(entry);
                     continue;
                 }
                 if entry & END_OF_BLOCK != 0 {
@@ -742,17 +921,17 @@ impl Inflate {
             }
 
             // Up to 15 codeword bits and 13 extra bits.
-            if b.avail() < 28 {
-                b.refill()?;
+            if left < 28 {
+                refill!(input, pos, buf, left);
             }
-            let mut entry = self.dist[b.buf as usize & DIST_MASK];
+            let mut entry = dist_table[buf as usize & dist_mask];
             if entry & EXCEPTIONAL != 0 {
-                b.consume_entry(entry);
-                let sub = low_bits(b.buf, (entry >> 8) & 0x3f) as usize;
-                entry = self.dist[((entry >> 16) as usize + sub) & (DIST_TABLE - 1)];
+                consume!(entry);
+                let sub = low_bits(buf, (entry >> 8) & 0x3f) as usize;
+                entry = dist_table[((entry >> 16) as usize + sub) & (DIST_TABLE - 1)];
             }
-            let saved = b.buf;
-            b.consume_entry(entry);
+            let saved = buf;
+            consume!(entry);
             let dist = (entry >> 16) as usize
                 + (low_bits(saved, entry & 0xff) >> ((entry >> 8) & 0xf)) as usize;
             if dist > op {
@@ -761,7 +940,9 @@ impl Inflate {
             copy_match(out, op, dist, length);
             op += length;
         }
-        *bits = b;
+        bits.pos = pos;
+        bits.buf = buf;
+        bits.left = u32::from(left);
         Ok(op)
     }
 }
