@@ -102,6 +102,8 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "--quiet".into(),
         "--listen".into(),
         args.listen.to_string(),
+        "--command-name".into(),
+        "demo".into(),
     ];
     if !args.no_store {
         argv.extend([

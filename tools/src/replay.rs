@@ -59,6 +59,9 @@ pub(crate) struct ReplayArgs {
     /// Capture file written by `arb gen` or a live capture (memory-mapped: do not truncate
     /// or rewrite it while it is replayed).
     file: PathBuf,
+    /// The command its messages name (`arb demo` runs a replay).
+    #[arg(long, hide = true, default_value = "replay")]
+    command_name: String,
     /// Pace: `max` (as fast as possible), `1x` (recorded timing) or `<N>x` (N times faster).
     #[arg(long, default_value = "max", value_parser = parse_speed)]
     speed: Speed,
@@ -209,7 +212,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     let budget = args.memory_budget_mb * 1024 * 1024;
     eprintln!(
-        "arb replay: {}",
+        "arb {}: {}",
+        args.command_name,
         res.describe(&registry, &config.history, budget)
     );
     anyhow::ensure!(
@@ -259,9 +263,13 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let store = match store_config {
         Some(config) => {
             let (attach, recovery) = StoreAttach::open(config.clone(), &spec)?;
-            eprintln!("{}", store_opts::startup_line("replay", &config, &recovery));
             eprintln!(
-                "arb replay: store buffers up to {} of rows (--store-file-rows {}), files close within {} s",
+                "{}",
+                store_opts::startup_line(&args.command_name, &config, &recovery)
+            );
+            eprintln!(
+                "arb {}: store buffers up to {} of rows (--store-file-rows {}), files close within {} s",
+                args.command_name,
                 report::mib(args.store.buffer_bytes() as u64),
                 config.max_file_rows,
                 config.max_file_age_ns as f64 / 1e9
@@ -343,7 +351,8 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 if !args.quiet && p.elapsed_s - last_print >= 1.0 {
                     last_print = p.elapsed_s;
                     eprintln!(
-                        "arb replay: {:6.1}s  {} events  {:.2} M events/s  drops {}  rss {}",
+                        "arb {}: {:6.1}s  {} events  {:.2} M events/s  drops {}  rss {}",
+                        args.command_name,
                         p.elapsed_s,
                         p.events,
                         p.events as f64 / p.elapsed_s / 1e6,
@@ -354,14 +363,16 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
                 if shutdown.requested() && !stopping {
                     stopping = true;
                     eprintln!(
-                        "arb replay: stop requested (SIGTERM/SIGINT): draining and closing files; a second signal exits at once"
+                        "arb {}: stop requested (SIGTERM/SIGINT): draining and closing files; a second signal exits at once",
+                        args.command_name
                     );
                 }
                 stopping || args.duration.is_some_and(|d| p.elapsed_s >= d)
             },
             listening: &mut |addr| {
                 eprintln!(
-                    "arb replay: serving http://{addr}/ (API: /api/health, /api/opportunities, /api/window, /metrics)"
+                    "arb {}: serving http://{addr}/ (API: /api/health, /api/opportunities, /api/window, /metrics)",
+                    args.command_name
                 );
             },
         },
