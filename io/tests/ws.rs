@@ -472,6 +472,38 @@ fn a_stopping_server_resets_a_client_left_behind_and_says_goodbye_to_one_reading
 }
 
 #[test]
+fn a_stopping_server_resets_a_client_whose_window_is_full_though_its_socket_takes_writes() {
+    // The server's send buffer is big enough that ~3 s of frames never block it: the one
+    // sign of the client being behind is the bytes the kernel holds unsent for want of
+    // its window. No pings, so no lag figure either (a client that connected after the
+    // last ping looks the same).
+    let (srv, tx) = serve(ServerConfig {
+        ws: WsLimits {
+            ping_interval_ms: 600_000,
+            pong_timeout_ms: 600_000,
+            max_behind_ms: 600_000,
+            socket_send_buffer: 4 << 20,
+            ..WsLimits::default()
+        },
+        ..ServerConfig::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = feed_two_symbols(tx, &stop);
+    let mut behind = small_buffer_client(srv.addr);
+    std::thread::sleep(Duration::from_secs(3));
+    drop(srv);
+    stop.store(true, Ordering::Relaxed);
+    feeder.join().unwrap();
+    // A FIN would come after the server's whole unsent backlog (~700 messages, tried).
+    let (stale, end) = read_to_end(&mut behind);
+    assert!(
+        stale < 200,
+        "read {stale} stale messages after the server stopped, then {end}"
+    );
+    assert!(!end.contains("close frame"), "{end}");
+}
+
+#[test]
 fn a_blocked_client_backlog_conflates_in_its_queue_and_it_is_closed_as_too_slow() {
     // The WebSocket's own write buffer is small here (4 batches of 4 KiB): were a blocked
     // client written every tick, its backlog would pile up there (unconflated, unseen by

@@ -452,11 +452,20 @@ impl WsClient {
 
     /// Ends the connection as the server stops. A client that reads along gets a close
     /// frame (1001, going away) and a FIN behind it; one with a backlog (frames in its
-    /// queue, a full socket, or a read lag over a second) gets the close frame and a reset,
-    /// as a client closed for being behind, so that it does not go on reading a stopped
-    /// server's stale frames.
+    /// queue, a full socket, bytes the kernel has not sent for want of the client's window,
+    /// or a read lag over a second) gets the close frame and a reset, as a client closed
+    /// for being behind, so that it does not go on reading a stopped server's stale frames.
+    ///
+    /// The kernel's unsent bytes matter on their own: a client that fell behind since its
+    /// last ping (or connected after it) may have filled its receive window while the
+    /// server's socket still takes writes. A FIN queued behind those bytes reaches the
+    /// client only as fast as it reads, and the orphaned socket outlives the server.
     pub fn close_for_shutdown(&mut self, now_ns: i64) {
-        if self.blocked || self.has_output() || self.lag_ns(now_ns) > 1_000_000_000 {
+        if self.blocked
+            || self.has_output()
+            || self.kernel_unsent_bytes() > 0
+            || self.lag_ns(now_ns) > 1_000_000_000
+        {
             self.close_behind("server shutting down");
         } else {
             self.close_with(CloseCode::Away, "server shutting down");
@@ -476,10 +485,35 @@ impl WsClient {
         let _ = socket2::SockRef::from(self.ws.get_ref()).set_linger(Some(Duration::ZERO));
     }
 
+    /// Bytes in the socket's send buffer that the kernel has not sent yet (`SIOCOUTQNSD`):
+    /// more than nothing means the client's receive window is full. 0 where unknown.
+    pub fn kernel_unsent_bytes(&self) -> usize {
+        kernel_unsent_bytes(self.ws.get_ref())
+    }
+
     /// Bytes queued.
     pub fn queued_bytes(&self) -> usize {
         self.pending_bytes
     }
+}
+
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // one ioctl that no safe crate wraps; it writes one int.
+fn kernel_unsent_bytes(stream: &TcpStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQNSD writes one int through the pointer, which is valid for it.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::SIOCOUTQNSD, &raw mut n) };
+    if rc == 0 {
+        usize::try_from(n).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_unsent_bytes(_: &TcpStream) -> usize {
+    0
 }
 
 fn ms(v: u64) -> i64 {
