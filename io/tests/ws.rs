@@ -379,6 +379,27 @@ fn small_buffer_client(addr: SocketAddr) -> WebSocket<TcpStream> {
     ws
 }
 
+/// `limits` with no pings and no lag limit: only what a test does ends its clients.
+fn without_pings(limits: WsLimits) -> WsLimits {
+    WsLimits {
+        ping_interval_ms: 600_000,
+        pong_timeout_ms: 600_000,
+        max_behind_ms: 600_000,
+        ..limits
+    }
+}
+
+/// Reads what is left after `after`: fewer than 200 messages (the client's own small
+/// buffer, never the server's backlog), then a reset, not a close frame.
+fn assert_reset_after_little_stale(ws: &mut WebSocket<TcpStream>, after: &str) {
+    let (stale, end) = read_to_end(ws);
+    assert!(
+        stale < 200,
+        "read {stale} stale messages after {after}, then {end}"
+    );
+    assert!(!end.contains("close frame"), "{end}");
+}
+
 /// Reads until the connection ends: the text messages read, and how it ended (`close
 /// frame …` or the error).
 fn read_to_end(ws: &mut WebSocket<TcpStream>) -> (usize, String) {
@@ -419,12 +440,7 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
     // What is left to read: what sat in the client's own small buffer (up to ~60
     // messages seen under load), never the server's 64 KiB of backlog (a plain close
     // delivered it all, ~500 messages, then the close frame; tried).
-    let (stale, end) = read_to_end(&mut ws);
-    assert!(
-        stale < 200,
-        "read {stale} stale messages after the close, then {end}"
-    );
-    assert!(!end.contains("close frame"), "{end}");
+    assert_reset_after_little_stale(&mut ws, "the close");
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
 }
@@ -433,12 +449,7 @@ fn a_client_too_slow_to_reach_the_close_frame_is_reset_not_left_reading_a_stale_
 fn a_stopping_server_resets_a_client_left_behind_and_says_goodbye_to_one_reading_along() {
     // No pings and no lag limit: only the stop ends these clients.
     let (srv, tx) = serve(ServerConfig {
-        ws: WsLimits {
-            ping_interval_ms: 600_000,
-            pong_timeout_ms: 600_000,
-            max_behind_ms: 600_000,
-            ..WsLimits::default()
-        },
+        ws: without_pings(WsLimits::default()),
         ..ServerConfig::default()
     });
     let stop = Arc::new(AtomicBool::new(false));
@@ -461,12 +472,7 @@ fn a_stopping_server_resets_a_client_left_behind_and_says_goodbye_to_one_reading
     );
     // What is left for the one behind: its own small buffer, never the server's backlog
     // (a plain close delivered ~500 messages, then the FIN; tried).
-    let (stale, end) = read_to_end(&mut behind);
-    assert!(
-        stale < 200,
-        "read {stale} stale messages after the server stopped, then {end}"
-    );
-    assert!(!end.contains("close frame"), "{end}");
+    assert_reset_after_little_stale(&mut behind, "the server stopped");
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
 }
@@ -478,13 +484,10 @@ fn a_stopping_server_resets_a_client_whose_window_is_full_though_its_socket_take
     // its window. No pings, so no lag figure either (a client that connected after the
     // last ping looks the same).
     let (srv, tx) = serve(ServerConfig {
-        ws: WsLimits {
-            ping_interval_ms: 600_000,
-            pong_timeout_ms: 600_000,
-            max_behind_ms: 600_000,
+        ws: without_pings(WsLimits {
             socket_send_buffer: 4 << 20,
             ..WsLimits::default()
-        },
+        }),
         ..ServerConfig::default()
     });
     let stop = Arc::new(AtomicBool::new(false));
@@ -495,12 +498,7 @@ fn a_stopping_server_resets_a_client_whose_window_is_full_though_its_socket_take
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
     // A FIN would come after the server's whole unsent backlog (~700 messages, tried).
-    let (stale, end) = read_to_end(&mut behind);
-    assert!(
-        stale < 200,
-        "read {stale} stale messages after the server stopped, then {end}"
-    );
-    assert!(!end.contains("close frame"), "{end}");
+    assert_reset_after_little_stale(&mut behind, "the server stopped");
 }
 
 #[test]
