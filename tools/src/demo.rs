@@ -56,7 +56,8 @@ struct ReplayCli {
     args: replay::ReplayArgs,
 }
 
-/// Removes the generated capture however the demo ends.
+/// Removes the generated capture when the demo ends (its name is gone sooner on Linux:
+/// see [`replay_path`]).
 struct TempFile(PathBuf);
 
 impl Drop for TempFile {
@@ -65,13 +66,63 @@ impl Drop for TempFile {
     }
 }
 
+/// The name of the generated capture for `arb demo`'s process `pid`.
+fn capture_name(pid: u32) -> String {
+    format!("arb-demo-{pid}.arbcap")
+}
+
+/// The path the replay reads the generated capture from. On Linux the file is opened and
+/// unlinked at once, and read through `/proc/self/fd`: nothing is left in the temporary
+/// directory however the demo ends, kill -9 included (the browser test ends it so, and
+/// each such run used to leave its capture behind: 208 MB with the defaults). Elsewhere the path itself, removed on exit.
+#[cfg(target_os = "linux")]
+fn replay_path(cap: &std::path::Path) -> anyhow::Result<(PathBuf, Option<std::fs::File>)> {
+    use std::os::fd::AsRawFd as _;
+    let held = std::fs::File::open(cap).with_context(|| format!("opening {}", cap.display()))?;
+    std::fs::remove_file(cap).with_context(|| format!("removing {}", cap.display()))?;
+    Ok((
+        PathBuf::from(format!("/proc/self/fd/{}", held.as_raw_fd())),
+        Some(held),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn replay_path(cap: &std::path::Path) -> anyhow::Result<(PathBuf, Option<std::fs::File>)> {
+    Ok((cap.to_path_buf(), None))
+}
+
+/// Removes the captures of earlier demos that died before unlinking theirs (killed while
+/// generating): `arb-demo-PID.arbcap` in `dir` whose process is gone.
+fn sweep_stale_captures(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("arb-demo-"))
+            .and_then(|n| n.strip_suffix(".arbcap"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.symbols > 0 && args.rate > 0 && args.loop_secs >= 5.0,
         "--symbols and --rate must be positive and --loop-secs at least 5"
     );
-    let cap =
-        TempFile(std::env::temp_dir().join(format!("arb-demo-{}.arbcap", std::process::id())));
+    let tmp = std::env::temp_dir();
+    if cfg!(target_os = "linux") {
+        sweep_stale_captures(&tmp);
+    }
+    let cap = TempFile(tmp.join(capture_name(std::process::id())));
     let cfg = GenConfig {
         symbols: args.symbols,
         venues: Exchange::ALL.to_vec(),
@@ -92,9 +143,10 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         summary.messages,
         summary.bytes as f64 / 1e6
     );
+    let (path, _held) = replay_path(&cap.0)?;
     let mut argv: Vec<String> = vec![
         "replay".into(),
-        cap.0.display().to_string(),
+        path.display().to_string(),
         "--speed".into(),
         "1x".into(),
         "--loop".into(),
