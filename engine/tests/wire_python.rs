@@ -4,9 +4,9 @@
 //! installs it); without it the test fails and says so.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use arb_engine::event::{ConnState, Event, Exchange, Quote, Side, SymbolId, Trade, TradeId};
 use arb_engine::event::{MAX_CONNS_PER_VENUE, VenueState};
@@ -81,15 +81,16 @@ fn batches() -> Vec<u8> {
     buf
 }
 
-/// Writes `bytes` to a file of its own (tests run in parallel) in a temp dir.
-fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("arb-wire-python-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!("{n}-{name}"));
-    std::fs::write(&path, bytes).unwrap();
-    path
+/// Writes `bytes` to a temporary file of its own (tests run in parallel), removed when
+/// the returned handle is dropped.
+fn temp_file(name: &str, bytes: &[u8]) -> tempfile::TempPath {
+    let mut f = tempfile::Builder::new()
+        .prefix("arb-wire-python-")
+        .suffix(&format!("-{name}"))
+        .tempfile()
+        .unwrap();
+    f.write_all(bytes).unwrap();
+    f.into_temp_path()
 }
 
 fn run_decoder(args: &[&str], file: &Path) -> std::process::Output {
@@ -112,7 +113,6 @@ fn run_decoder(args: &[&str], file: &Path) -> std::process::Output {
 fn decode_with_python(args: &[&str], bytes: &[u8]) -> Vec<Value> {
     let file = temp_file("batch.bin", bytes);
     let out = run_decoder(args, &file);
-    let _ = std::fs::remove_file(&file);
     assert!(
         out.status.success(),
         "wire_decode.py failed: {}",
@@ -283,7 +283,6 @@ fn python_decoder_reads_pings_and_rejects_bad_batches() {
         assert!(wire::decode(&bytes).is_err(), "{name}");
         let file = temp_file(&format!("bad-{name}.bin"), &bytes);
         let out = run_decoder(&[], &file);
-        let _ = std::fs::remove_file(&file);
         assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
         // A file may hold several batches, so trailing bytes are a bad second batch: the
         // valid first one is printed, then the error. The others print nothing.

@@ -135,12 +135,16 @@ pub fn client_config(extra_root_certs: &[PathBuf]) -> Result<Arc<ClientConfig>, 
 mod tests {
     use super::*;
 
-    fn temp_file(name: &str, body: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("arb-tls-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+    /// `body` in a file called `name` (error messages name it), in a directory of its
+    /// own that is removed when the returned handle is dropped.
+    fn temp_file(name: &str, body: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::Builder::new()
+            .prefix("arb-tls-test-")
+            .tempdir()
+            .unwrap();
+        let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
-        path
+        (dir, path)
     }
 
     fn self_signed_pem() -> String {
@@ -179,7 +183,7 @@ mod tests {
 
     #[test]
     fn extra_roots_are_added() {
-        let path = temp_file("root.pem", self_signed_pem().as_bytes());
+        let (_path_dir, path) = temp_file("root.pem", self_signed_pem().as_bytes());
         let certs = root_certs(std::slice::from_ref(&path)).unwrap();
         assert_eq!(
             certs.len(),
@@ -199,19 +203,19 @@ mod tests {
             "{err}"
         );
 
-        let empty = temp_file("empty.pem", b"no pem here\n");
+        let (_empty_dir, empty) = temp_file("empty.pem", b"no pem here\n");
         let err = client_config(std::slice::from_ref(&empty)).unwrap_err();
         assert!(matches!(err, TlsError::NoCertificate { .. }), "{err}");
         assert!(err.to_string().contains("empty.pem"), "{err}");
 
-        let garbage = temp_file(
+        let (_garbage_dir, garbage) = temp_file(
             "garbage.pem",
             b"-----BEGIN CERTIFICATE-----\nnot base64 !!\n-----END CERTIFICATE-----\n",
         );
         let err = client_config(std::slice::from_ref(&garbage)).unwrap_err();
         assert!(err.to_string().contains("garbage.pem"), "{err}");
 
-        let not_a_cert = temp_file(
+        let (_not_a_cert_dir, not_a_cert) = temp_file(
             "notcert.pem",
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         );

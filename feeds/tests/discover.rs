@@ -620,13 +620,16 @@ fn a_venue_error_body_is_a_body_error() {
     );
 }
 
-/// A self-signed certificate for 127.0.0.1, written to a PEM file, and a TLS server config.
-fn tls_fixture(name: &str) -> (PathBuf, Arc<rustls::ServerConfig>) {
+/// A self-signed certificate for 127.0.0.1, written to a PEM file (in a directory removed
+/// when the returned handle is dropped), and a TLS server config.
+fn tls_fixture(name: &str) -> (tempfile::TempDir, PathBuf, Arc<rustls::ServerConfig>) {
     let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
         .expect("self-signed certificate");
-    let dir = std::env::temp_dir().join(format!("arb-discover-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pem = dir.join(name);
+    let dir = tempfile::Builder::new()
+        .prefix("arb-discover-test-")
+        .tempdir()
+        .expect("temp dir");
+    let pem = dir.path().join(name);
     std::fs::write(&pem, key.cert.pem()).expect("write the PEM");
     let der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -637,12 +640,12 @@ fn tls_fixture(name: &str) -> (PathBuf, Arc<rustls::ServerConfig>) {
     .with_no_client_auth()
     .with_single_cert(vec![key.cert.der().clone()], der)
     .expect("server certificate");
-    (pem, Arc::new(cfg))
+    (dir, pem, Arc::new(cfg))
 }
 
 #[test]
 fn https_trusts_extra_roots_and_nothing_else() {
-    let (pem, tls) = tls_fixture("mock-root.pem");
+    let (_pem_dir, pem, tls) = tls_fixture("mock-root.pem");
     let server = Server::start_tls(tls, |req, _| mock_reply(req));
     let url = format!("https://{}/kucoin", server.addr);
 

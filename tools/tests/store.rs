@@ -247,7 +247,8 @@ fn kill_9_leaves_only_valid_files_and_loses_at_most_the_file_age() {
     assert!(kept_s <= 8.0);
 
     // The next start removes what the killed process left half-written and says so.
-    let short = gen_capture(&tmpdir("kill9b"), "5", "1000", "1");
+    let short_dir = tmpdir("kill9b");
+    let short = gen_capture(&short_dir, "5", "1000", "1");
     let out = arb()
         .arg("replay")
         .arg(&short)
@@ -273,6 +274,7 @@ fn kill_9_leaves_only_valid_files_and_loses_at_most_the_file_age() {
     }
     assert_eq!(valid_only(&store)["tmp_files"], 0);
     std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&short_dir).unwrap();
 }
 
 #[test]
